@@ -1,0 +1,20 @@
+# The two commands of the README: `make demo` runs the pipeline, `make test` the tests.
+ORDERS ?= 200
+
+.PHONY: demo test setup lint stack-down
+
+demo:
+	scripts/demo.sh $(ORDERS)
+
+test:
+	scripts/test.sh
+
+setup:
+	scripts/setup.sh
+
+lint: setup
+	.venv/bin/ruff check streams processors sinks tests bench
+	.venv/bin/ruff format --check streams processors sinks tests bench
+
+stack-down:
+	.venv/bin/orderflow stack down

@@ -1,0 +1,108 @@
+"""Live projection agents: batches from ``orders.events`` into the Redis and ClickHouse sinks.
+
+Each agent takes a batch (size and time bounded), decodes it, walks the one dispatch
+table through ``project`` and flushes before the batch's offsets can be committed: a
+crash re-delivers at most the current batch, and the sinks' idempotent writes absorb it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+import faust
+import redis
+
+from processors.projections.position import SourceEvent
+from processors.projections.project import project
+from sinks.clickhouse_client import connect_clickhouse
+from sinks.clickhouse_sink import ClickHouseSink
+from sinks.redis_sink import RedisSink
+from streams.codec import AvroCodec, DecodeError
+from streams.deadletter import DeadLetters
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def redis_sink_factory(settings: Settings) -> Callable[[], RedisSink]:
+    def build() -> RedisSink:
+        client = redis.Redis.from_url(settings.redis_url)
+        return RedisSink(client, settings.redis_prefix)
+
+    return build
+
+
+def clickhouse_sink_factory(settings: Settings) -> Callable[[], ClickHouseSink]:
+    def build() -> ClickHouseSink:
+        client = connect_clickhouse(settings, owner_url=settings.web_url)
+        return ClickHouseSink(client, settings.clickhouse_database)
+
+    return build
+
+
+async def decode_batch(
+    batch: Sequence[faust.EventT], codec: AvroCodec, dead_letters: DeadLetters
+) -> list[SourceEvent]:
+    decoded = []
+    for event in batch:
+        msg = event.message
+        try:
+            message = codec.decode(event.value)
+        except DecodeError as exc:
+            await dead_letters.park(event, exc.reason, exc.fingerprint)
+            continue
+        decoded.append(SourceEvent(message, msg.topic, msg.partition, msg.offset, msg.timestamp_ms))
+    return decoded
+
+
+def build_projection_agent(
+    app: faust.App,
+    *,
+    source: faust.TopicT,
+    codec: AvroCodec,
+    dead_letters: DeadLetters,
+    sink_factories: Sequence[Callable[[], object]],
+    settings: Settings,
+):
+    """Register ``project_read_models``: decode each batch once, feed every sink, flush."""
+
+    @app.agent(source, name="project_read_models")
+    async def project_read_models(stream):
+        sinks = [await asyncio.to_thread(make) for make in sink_factories]
+        log.info("projecting %s into %d read models", source.get_topic_name(), len(sinks))
+        try:
+            async for batch in stream.take_events(settings.batch_size, settings.batch_seconds):
+                events = await decode_batch(batch, codec, dead_letters)
+                # The sinks are independent stores: write them concurrently.
+                await asyncio.gather(*(asyncio.to_thread(feed, sink, events) for sink in sinks))
+        finally:
+            for sink in sinks:
+                await asyncio.to_thread(sink.close)
+
+    return project_read_models
+
+
+def feed(sink, events: Sequence[SourceEvent]) -> int:
+    """Project ``events`` into ``sink`` and flush; what replay and tests call too."""
+    project(events, sink)
+    return sink.flush()
+
+
+def build_projection_agents(
+    app: faust.App,
+    *,
+    source: faust.TopicT,
+    codec: AvroCodec,
+    dead_letters: DeadLetters,
+    settings: Settings,
+):
+    return build_projection_agent(
+        app,
+        source=source,
+        codec=codec,
+        dead_letters=dead_letters,
+        sink_factories=[redis_sink_factory(settings), clickhouse_sink_factory(settings)],
+        settings=settings,
+    )

@@ -1,0 +1,29 @@
+"""The interface every read-model writer offers to ``processors.projections.project``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """A batched, idempotent writer for one storage technology.
+
+    ``handlers`` maps an event name to a pure function that turns a positioned event
+    into this sink's writes. ``add`` only buffers; ``flush`` sends everything buffered
+    in as few round trips as the technology allows and returns how many writes it sent.
+    Sending the same writes again (redelivery, replay, a batch retried after a crash
+    between write and offset commit) leaves the stored state unchanged. A flush that
+    raises keeps its writes buffered, so calling ``flush`` again retries them.
+    ``close`` flushes what is left; the client belongs to the caller and stays open.
+    Methods are synchronous; async callers run them in a thread.
+    """
+
+    handlers: Mapping[str, Callable[[Any], Sequence[Any]]]
+
+    def add(self, writes: Iterable[Any]) -> None: ...
+
+    def flush(self) -> int: ...
+
+    def close(self) -> None: ...

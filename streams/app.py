@@ -1,0 +1,98 @@
+"""The Faust app: the one wiring place for topics, tables and agents.
+
+Run a worker as Faust users expect::
+
+    faust -A streams.app worker -l info      # or: orderflow worker
+
+Module globals exist where Faust requires them (the app, its topics and tables); the
+feature code in ``processors/`` receives them as arguments.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from processors.orders.agent import build_order_agent
+from processors.projections.agents import build_projection_agents
+from streams import topics as specs
+from streams.codec import AvroCodec
+from streams.deadletter import DeadLetters
+from streams.schema_store import SchemaStore
+from streams.settings import Settings
+from streams.web import register_views
+
+settings = Settings.from_env()
+codec = AvroCodec(SchemaStore.load())
+
+app = faust.App(
+    settings.app_id,
+    broker=f"kafka://{settings.kafka_bootstrap_servers}",
+    store=settings.store,
+    topic_partitions=specs.ORDER_PARTITIONS,
+    topic_replication_factor=1,
+    # Exactly-once: the aggregate's events, its table changelog and the consumed offsets
+    # commit in one Kafka transaction, so a crash never leaves half a decision behind.
+    processing_guarantee=settings.processing_guarantee,
+    consumer_auto_offset_reset="earliest",
+    web_host=settings.web_host,
+    web_port=settings.web_port,
+    web_in_thread=False,
+    autodiscover=False,
+    datadir=str(settings.data_dir / "faust" / settings.app_id),
+    table_cleanup_interval=30.0,
+)
+
+
+def _topic(spec: specs.TopicSpec) -> faust.TopicT:
+    # Values are raw bytes on the wire: agents decode with the Avro codec themselves so a
+    # message that fails to decode can go to the dead-letter topic byte for byte.
+    return app.topic(
+        settings.topic(spec.name),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=spec.partitions,
+    )
+
+
+order_commands = _topic(specs.ORDER_COMMANDS)
+order_events = _topic(specs.ORDER_EVENTS)
+command_results = _topic(specs.COMMAND_RESULTS)
+order_snapshots = _topic(specs.ORDER_SNAPSHOTS)
+dead_letter_topic = _topic(specs.DEAD_LETTERS)
+
+
+def _table(name: str) -> faust.Table:
+    return app.Table(
+        name,
+        default=None,
+        partitions=specs.ORDER_PARTITIONS,
+        key_serializer="json",
+        value_serializer="json",
+    )
+
+
+order_by_id = _table("order_by_id")
+outcome_by_command = _table("outcome_by_command")
+
+dead_letters = DeadLetters(dead_letter_topic)
+
+apply_order_commands = build_order_agent(
+    app,
+    commands=order_commands,
+    events=order_events,
+    results=command_results,
+    snapshots=order_snapshots,
+    order_by_id=order_by_id,
+    outcome_by_command=outcome_by_command,
+    codec=codec,
+    dead_letters=dead_letters,
+    snapshot_every=settings.snapshot_every,
+)
+
+projection_agents = build_projection_agents(
+    app, source=order_events, codec=codec, dead_letters=dead_letters, settings=settings
+)
+
+register_views(app, settings)

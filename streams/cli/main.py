@@ -1,0 +1,47 @@
+"""The ``orderflow`` command: one click group, a sub-group per concern."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from streams.settings import Settings, SettingsError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
+    """orderflow: an event-driven order pipeline on Kafka, Faust, Redis and ClickHouse."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        ctx.obj = Settings.from_env()
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _register() -> None:
+    # Imported here so `orderflow --help` stays fast and each concern owns its module.
+    from streams.cli import demo, orders, stack, topics, worker
+
+    cli.add_command(stack.stack)
+    cli.add_command(topics.topics)
+    cli.add_command(worker.worker)
+    cli.add_command(demo.demo)
+    cli.add_command(orders.orders)
+
+
+def main() -> None:
+    _register()
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

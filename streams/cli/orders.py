@@ -1,0 +1,210 @@
+"""``orderflow orders``: send commands and wait for outcomes; history and time travel."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+
+import click
+
+from processors.orders.domain import fold
+from streams.admin import KafkaUnavailable
+from streams.cli.output import emit_json, fail, table
+from streams.client import CommandClient, new_command
+from streams.codec import AvroCodec
+from streams.eventlog import read_order_events
+from streams.schema_store import SchemaStore
+from streams.settings import Settings
+from streams.timeparse import TimeParseError, from_millis, parse_time, to_millis
+
+JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+TIMEOUT = click.option(
+    "--timeout", default=30.0, show_default=True, help="Seconds to wait for the outcome."
+)
+
+
+@click.group()
+def orders() -> None:
+    """Order commands (write side), history and as-of state from the event log."""
+
+
+def parse_item(raw: str) -> dict:
+    """``SKU:QTY:PRICE`` with PRICE in currency units (``12.50``) into an order line."""
+    parts = raw.split(":")
+    if len(parts) != 3 or not parts[0]:
+        raise click.BadParameter(f"{raw!r} is not SKU:QTY:PRICE (e.g. SKU-1:2:12.50)")
+    sku, qty, price = parts
+    try:
+        quantity = int(qty)
+        cents = Decimal(price) * 100
+    except (ValueError, InvalidOperation):
+        raise click.BadParameter(f"{raw!r}: QTY must be an integer, PRICE a number") from None
+    if cents != cents.to_integral_value():
+        raise click.BadParameter(f"{raw!r}: PRICE has more than two decimals")
+    return {"sku": sku, "quantity": quantity, "unit_price_cents": int(cents)}
+
+
+def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -> None:
+    codec = AvroCodec(SchemaStore.load())
+    try:
+        client = CommandClient(settings, codec)
+    except KafkaUnavailable as exc:
+        fail(str(exc))
+    try:
+        client.start_listening()
+        client.send(command)
+        client.flush()
+        result = client.wait_for_results([command["command_id"]], timeout).get(
+            command["command_id"]
+        )
+    finally:
+        client.close()
+    if result is None:
+        fail(
+            f"no outcome for command {command['command_id']} within {timeout:.0f}s: "
+            "is a worker running (orderflow worker)?"
+        )
+    out = {
+        "status": result["status"],
+        "order_id": result["order_id"],
+        "version": result["version"],
+        "command_id": result["command_id"],
+        "event_ids": result["event_ids"],
+    }
+    if result["status"] == "rejected":
+        out.update(reason=result["reason"], reason_code=result["reason_code"])
+    if as_json:
+        emit_json(out)
+    elif result["status"] == "accepted":
+        click.echo(f"accepted: order {out['order_id']} is at version {out['version']}")
+    else:
+        click.echo(f"rejected ({out['reason_code']}): {out['reason']}")
+    if result["status"] == "rejected":
+        raise SystemExit(2)
+
+
+@orders.command("create")
+@click.option("--user", "user_id", required=True, help="The customer's id.")
+@click.option(
+    "--item",
+    "items",
+    multiple=True,
+    required=True,
+    callback=lambda c, p, v: [parse_item(i) for i in v],
+    help="SKU:QTY:PRICE, repeatable.",
+)
+@click.option("--currency", default="EUR", show_default=True)
+@click.option("--order-id", default=None, help="Defaults to a new UUID.")
+@TIMEOUT
+@JSON
+@click.pass_obj
+def create(settings: Settings, user_id, items, currency, order_id, timeout, as_json) -> None:
+    """Create an order and wait for its outcome."""
+    order_id = order_id or str(uuid.uuid4())
+    command = new_command("CreateOrder", order_id, user_id=user_id, items=items, currency=currency)
+    _send_and_wait(settings, command, timeout, as_json)
+
+
+def _lifecycle(name: str, help_text: str, **extra):
+    @click.argument("order_id")
+    @click.option(
+        "--expected-version",
+        type=int,
+        default=None,
+        help="Reject unless the order is at this version.",
+    )
+    @TIMEOUT
+    @JSON
+    @click.pass_obj
+    def command(settings: Settings, order_id, expected_version, timeout, as_json, **fields):
+        msg = new_command(name, order_id, expected_version=expected_version, **fields)
+        _send_and_wait(settings, msg, timeout, as_json)
+
+    command.__doc__ = help_text
+    for option in extra.values():
+        command = option(command)
+    return command
+
+
+orders.command("cancel")(
+    _lifecycle(
+        "CancelOrder",
+        "Cancel an order (not once shipped).",
+        reason=click.option("--reason", required=True),
+    )
+)
+orders.command("confirm")(_lifecycle("ConfirmOrder", "Confirm a pending order."))
+orders.command("ship")(
+    _lifecycle(
+        "ShipOrder",
+        "Mark a confirmed order shipped.",
+        tracking=click.option("--tracking-number", "tracking_number", required=True),
+    )
+)
+orders.command("deliver")(_lifecycle("DeliverOrder", "Mark a shipped order delivered."))
+
+
+def _history(settings: Settings, order_id: str):
+    try:
+        return read_order_events(settings, AvroCodec(SchemaStore.load()), order_id)
+    except KafkaUnavailable as exc:
+        fail(str(exc))
+
+
+@orders.command("history")
+@click.argument("order_id")
+@JSON
+@click.pass_obj
+def history(settings: Settings, order_id: str, as_json: bool) -> None:
+    """Every event of ORDER_ID: time, type, version, payload (source: the Kafka log)."""
+    events = _history(settings, order_id)
+    if not events:
+        fail(f"no events for order {order_id}")
+    rows = [
+        {
+            "occurred_at": from_millis(e.message["occurred_at"]),
+            "type": e.message.name,
+            "version": e.message["version"],
+            "partition": e.partition,
+            "offset": e.offset,
+            "payload": e.message.body,
+        }
+        for e in events
+    ]
+    if as_json:
+        emit_json({"order_id": order_id, "source": "kafka-log", "events": rows})
+    else:
+        click.echo(f"order {order_id} (source: the Kafka event log)")
+        click.echo(table(rows, ["occurred_at", "type", "version", "partition", "offset"]))
+
+
+@orders.command("show")
+@click.argument("order_id")
+@click.option(
+    "--as-of", "as_of", default=None, help="ISO-8601 with zone or an age (2h): state at that time."
+)
+@JSON
+@click.pass_obj
+def show(settings: Settings, order_id: str, as_of: str | None, as_json: bool) -> None:
+    """The state of ORDER_ID folded from the event log (now, or --as-of a past time)."""
+    try:
+        cutoff = parse_time(as_of) if as_of else None
+    except TimeParseError as exc:
+        fail(str(exc))
+    events = _history(settings, order_id)
+    if cutoff is not None:
+        events = [e for e in events if e.message["occurred_at"] <= to_millis(cutoff)]
+    state = fold(e.message for e in events)
+    if state is None:
+        when = f" as of {cutoff.isoformat()}" if cutoff else ""
+        fail(f"order {order_id} did not exist{when}")
+    out = {
+        **state.to_dict(),
+        "source": "kafka-log",
+        "as_of": cutoff.isoformat() if cutoff else None,
+    }
+    if as_json:
+        emit_json(out)
+    else:
+        for key, value in out.items():
+            click.echo(f"{key:>16}: {value}")

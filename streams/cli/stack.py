@@ -1,0 +1,68 @@
+"""``orderflow stack up|down|status``: the local Kafka, Redis and ClickHouse."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from streams import stack as local_stack
+from streams.settings import Settings
+
+
+def _fail(exc: local_stack.StackError) -> None:
+    for line in str(exc).splitlines():
+        click.echo(f"error: {line}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def stack() -> None:
+    """Run Kafka, Redis and ClickHouse locally, without Docker."""
+
+
+@stack.command()
+@click.pass_obj
+def up(settings: Settings) -> None:
+    """Start what is not running; exit 0 only when all three services are up."""
+    try:
+        local_stack.up(settings, echo=click.echo)
+    except local_stack.StackError as exc:
+        _fail(exc)
+
+
+@stack.command()
+@click.pass_obj
+def down(settings: Settings) -> None:
+    """Stop the servers that `stack up` started (external services are left alone)."""
+    try:
+        local_stack.down(settings, echo=click.echo)
+    except local_stack.StackError as exc:
+        _fail(exc)
+
+
+def _describe(info: dict) -> str:
+    where = info.get("managed", "")
+    extras = [f"pid {info['pid']}"] if "pid" in info else []
+    extras += [info[key] for key in ("detail",) if key in info]
+    extras += [f"log {info['log']}"] if "log" in info else []
+    return f"{where:<9} {info['address']}" + (f"  ({', '.join(extras)})" if extras else "")
+
+
+@stack.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object keyed by service.")
+@click.pass_obj
+def status(settings: Settings, as_json: bool) -> None:
+    """Show whether each service answers; always exits 0 (it only reports)."""
+    try:
+        report = local_stack.status(settings)
+    except local_stack.StackError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    for name, info in report.items():
+        state = "up" if info["up"] else "down"
+        click.echo(f"{name:<11} {state:<5} {_describe(info)}")

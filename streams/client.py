@@ -1,0 +1,110 @@
+"""Client side of the write model: send commands, wait for their outcomes.
+
+Used by ``orderflow orders create|cancel``, the demo and the tests. Commands are keyed by
+order id so every command of an order lands in the same partition, in order.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError, NoBrokersAvailable
+
+from streams.admin import KafkaUnavailable, unavailable_message
+from streams.codec import AvroCodec, DecodeError
+from streams.messages import Message
+from streams.settings import Settings
+from streams.topics import COMMAND_RESULTS, ORDER_COMMANDS
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def new_command(name: str, order_id: str, correlation_id: str | None = None, **fields: Any):
+    """A command message with a fresh command id and the common command envelope."""
+    return Message(
+        name,
+        {
+            "command_id": str(uuid.uuid4()),
+            "order_id": order_id,
+            "expected_version": fields.pop("expected_version", None),
+            "issued_at": now_ms(),
+            "correlation_id": correlation_id or str(uuid.uuid4()),
+            **fields,
+        },
+    )
+
+
+class CommandClient:
+    """Sends commands to ``orders.commands`` and reads ``orders.command-results``."""
+
+    def __init__(self, settings: Settings, codec: AvroCodec) -> None:
+        self.settings = settings
+        self.codec = codec
+        try:
+            self.producer = KafkaProducer(
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                acks="all",
+                linger_ms=5,
+                client_id=f"{settings.app_id}-client",
+            )
+        except (NoBrokersAvailable, KafkaError) as exc:
+            raise KafkaUnavailable(unavailable_message(settings.kafka_bootstrap_servers)) from exc
+        self._results: KafkaConsumer | None = None
+
+    def start_listening(self) -> None:
+        """Position a reader at the end of the results topic before sending commands."""
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            consumer_timeout_ms=200,
+        )
+        name = self.settings.topic(COMMAND_RESULTS.name)
+        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []]
+        consumer.assign(partitions)
+        consumer.seek_to_end(*partitions)
+        for tp in partitions:  # resolve the lazy seek now, not after our commands are answered
+            consumer.position(tp)
+        self._results = consumer
+
+    def send(self, command: Message) -> None:
+        self.producer.send(
+            self.settings.topic(ORDER_COMMANDS.name),
+            key=command["order_id"].encode(),
+            value=self.codec.encode(command),
+        )
+
+    def send_raw(self, key: bytes, value: bytes) -> None:
+        """Send bytes as they are (tests and the demo use this to show the dead-letter path)."""
+        self.producer.send(self.settings.topic(ORDER_COMMANDS.name), key=key, value=value)
+
+    def flush(self) -> None:
+        self.producer.flush()
+
+    def wait_for_results(self, command_ids: Iterable[str], timeout: float) -> dict[str, Message]:
+        """Outcomes by command id; returns what arrived when ``timeout`` seconds ran out."""
+        if self._results is None:
+            raise RuntimeError("call start_listening() before sending commands")
+        wanted = set(command_ids)
+        found: dict[str, Message] = {}
+        deadline = time.monotonic() + timeout
+        while wanted - found.keys() and time.monotonic() < deadline:
+            for record in self._results:
+                try:
+                    result = self.codec.decode(record.value)
+                except DecodeError:
+                    continue
+                if result["command_id"] in wanted:
+                    found.setdefault(result["command_id"], result)
+        return found
+
+    def close(self) -> None:
+        self.producer.close(timeout=5)
+        if self._results is not None:
+            self._results.close()

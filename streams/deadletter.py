@@ -1,0 +1,53 @@
+"""The dead-letter topic: bad input is parked with its reason, never dropped."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import faust
+
+log = logging.getLogger(__name__)
+
+REASON = "orderflow.reason"
+SOURCE_TOPIC = "orderflow.source.topic"
+SOURCE_PARTITION = "orderflow.source.partition"
+SOURCE_OFFSET = "orderflow.source.offset"
+FINGERPRINT = "orderflow.fingerprint"
+FAILED_AT = "orderflow.failed_at"
+
+
+def dead_letter_headers(
+    reason: str, topic: str, partition: int, offset: int, fingerprint: bytes | None = None
+) -> list[tuple[str, bytes]]:
+    """Kafka headers that say why a message was parked and where it came from."""
+    headers = [
+        (REASON, reason.encode()),
+        (SOURCE_TOPIC, topic.encode()),
+        (SOURCE_PARTITION, str(partition).encode()),
+        (SOURCE_OFFSET, str(offset).encode()),
+        (FAILED_AT, str(int(time.time() * 1000)).encode()),
+    ]
+    if fingerprint is not None:
+        headers.append((FINGERPRINT, fingerprint.hex().encode()))
+    return headers
+
+
+class DeadLetters:
+    """Sends the original key and bytes of a bad message to the dead-letter topic."""
+
+    def __init__(self, topic: faust.TopicT) -> None:
+        self.topic = topic
+
+    async def park(self, event: faust.EventT, reason: str, fingerprint: bytes | None = None):
+        message = event.message
+        log.warning(
+            "dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason
+        )
+        await self.topic.send(
+            key=message.key,
+            value=message.value,
+            headers=dead_letter_headers(
+                reason, message.topic, message.partition, message.offset, fingerprint
+            ),
+        )

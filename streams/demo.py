@@ -1,0 +1,182 @@
+"""The demo pipeline: a worker process, a stream of orders, read models that catch up."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import redis
+
+from sinks import redis_queries
+from streams.client import CommandClient, new_command
+from streams.codec import AvroCodec
+from streams.settings import Settings
+
+SKUS = [f"SKU-{n:03d}" for n in range(1, 41)]
+
+
+@dataclass
+class DemoSummary:
+    orders_sent: int
+    orders_accepted: int
+    orders_cancelled: int
+    malformed_sent: int
+    orders_in_redis: int
+    orders_in_clickhouse: int
+    seconds: float
+    events_per_second: float
+    worker_log: str
+
+
+def demo_orders(count: int, correlation_id: str, seed: int = 7):
+    """``count`` CreateOrder commands with a few lines each, reproducible by seed."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        lines = [
+            {
+                "sku": rng.choice(SKUS),
+                "quantity": rng.randint(1, 4),
+                "unit_price_cents": rng.randint(199, 9999),
+            }
+            for _ in range(rng.randint(1, 3))
+        ]
+        yield new_command(
+            "CreateOrder",
+            str(uuid.uuid4()),
+            correlation_id,
+            user_id=f"user-{rng.randint(1, max(2, count // 5)):04d}",
+            items=lines,
+            currency="EUR",
+        )
+
+
+class WorkerProcess:
+    """``orderflow worker`` as a child process, stopped with SIGTERM like Ctrl-C would."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.settings = settings
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it until it exits
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli.main", "worker"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+        )
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc and self.proc.poll() is not None:
+                raise RuntimeError(f"the worker exited early; read {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"{self.settings.web_url}/health/", timeout=1):
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.3)
+        raise RuntimeError(f"the worker did not answer within {timeout:.0f}s; read {self.log_path}")
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def clickhouse_count(settings: Settings, correlation_id: str) -> int:
+    """Orders of this run in ClickHouse, asked of the worker that owns the database."""
+    url = f"{settings.web_url}/analytics/count/?correlation_id={correlation_id}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(json.load(response)["rows"][0]["orders"])
+    except (urllib.error.URLError, OSError, KeyError, IndexError):
+        return 0
+
+
+def wait_until(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.25)
+    return check()
+
+
+def run_demo(settings: Settings, codec: AvroCodec, orders: int, timeout: float, progress):
+    """Send ``orders`` orders through a fresh worker and report what reached the read models."""
+    correlation_id = f"demo-{uuid.uuid4().hex[:8]}"
+    worker = WorkerProcess(settings, settings.data_dir / "logs" / "demo-worker.log")
+    client = CommandClient(settings, codec)
+    store = redis.Redis.from_url(settings.redis_url)
+    worker.start()
+    try:
+        worker.wait_ready(timeout)
+        client.start_listening()
+        started = time.monotonic()
+        commands = list(demo_orders(orders, correlation_id))
+        for command in commands:
+            client.send(command)
+            progress(1)
+        # One malformed message shows the dead-letter path; it must not stop anything.
+        client.send_raw(b"demo-malformed", b"\x00 this is not an Avro record")
+        client.flush()
+        results = client.wait_for_results([c["command_id"] for c in commands], timeout)
+        accepted = [
+            c for c in commands if results.get(c["command_id"], {}).get("status") == "accepted"
+        ]
+        cancels = [
+            new_command("CancelOrder", c["order_id"], correlation_id, reason="changed my mind")
+            for c in accepted[::10]
+        ]
+        for cancel in cancels:
+            client.send(cancel)
+        client.flush()
+        client.wait_for_results([c["command_id"] for c in cancels], timeout)
+        ids = [c["order_id"] for c in accepted]
+
+        def in_redis() -> int:
+            return sum(
+                redis_queries.get_order(store, settings.redis_prefix, i) is not None for i in ids
+            )
+
+        wait_until(lambda: in_redis() == len(ids), timeout)
+        wait_until(lambda: clickhouse_count(settings, correlation_id) == len(ids), timeout)
+        seconds = time.monotonic() - started
+        events = len(accepted) + len(cancels)
+        return DemoSummary(
+            orders_sent=len(commands),
+            orders_accepted=len(accepted),
+            orders_cancelled=len(cancels),
+            malformed_sent=1,
+            orders_in_redis=in_redis(),
+            orders_in_clickhouse=clickhouse_count(settings, correlation_id),
+            seconds=round(seconds, 2),
+            events_per_second=round(events / seconds, 1) if seconds else 0.0,
+            worker_log=str(worker.log_path),
+        )
+    finally:
+        client.close()
+        worker.stop()
+
+
+def summary_dict(summary: DemoSummary) -> dict:
+    return asdict(summary)

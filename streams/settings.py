@@ -1,0 +1,139 @@
+"""Settings: environment variables with local defaults, read once.
+
+Every other module receives a ``Settings`` (or values taken from it) as an argument;
+``Settings.from_env()`` is called in one wiring place (the Faust app, the CLI).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_KAFKA = "127.0.0.1:19092"
+DEFAULT_REDIS = "redis://127.0.0.1:16379/0"
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "orderflow"
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "orderflow"
+
+
+def _env_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _env_float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the services are and how the pipeline behaves.
+
+    ``namespace`` isolates one deployment (or one test) from another: it prefixes
+    topic names, the Faust app id, Redis keys and the ClickHouse database.
+    """
+
+    kafka_bootstrap_servers: str = DEFAULT_KAFKA
+    redis_url: str = DEFAULT_REDIS
+    clickhouse_url: str = ""
+    data_dir: Path = field(default_factory=_default_data_dir)
+    namespace: str = ""
+    web_port: int = 6066
+    web_host: str = "127.0.0.1"
+    snapshot_every: int = 50
+    saga_mode: str = "orchestration"
+    batch_size: int = 500
+    batch_seconds: float = 0.5
+    kafka_version: str = "4.1.1"
+    store: str = "memory://"
+    processing_guarantee: str = "exactly_once"
+    # Downloaded artefacts (the Kafka jars) live outside the work tree and the data dir,
+    # so they survive `git clean` and are shared by every data dir and test run.
+    cache_dir: Path = field(default_factory=_default_cache_dir)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("ORDERFLOW_DATA_DIR") or _default_data_dir()).expanduser()
+        saga_mode = env.get("SAGA_MODE", "orchestration")
+        if saga_mode not in ("orchestration", "choreography"):
+            raise SettingsError(
+                f"SAGA_MODE must be 'orchestration' or 'choreography', got {saga_mode!r}"
+            )
+        guarantee = env.get("ORDERFLOW_PROCESSING_GUARANTEE") or "exactly_once"
+        if guarantee not in ("exactly_once", "at_least_once"):
+            raise SettingsError(
+                "ORDERFLOW_PROCESSING_GUARANTEE must be 'exactly_once' or 'at_least_once', "
+                f"got {guarantee!r}"
+            )
+        namespace = env.get("ORDERFLOW_NAMESPACE", "")
+        if namespace and not all(c.isalnum() or c in "_-" for c in namespace):
+            raise SettingsError(
+                f"ORDERFLOW_NAMESPACE may hold letters, digits, '_' and '-', got {namespace!r}"
+            )
+        return cls(
+            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or DEFAULT_KAFKA,
+            redis_url=env.get("REDIS_URL") or DEFAULT_REDIS,
+            clickhouse_url=env.get("CLICKHOUSE_URL") or f"chdb://{data_dir / 'clickhouse'}",
+            data_dir=data_dir,
+            namespace=namespace,
+            web_port=_env_int(env, "ORDERFLOW_WEB_PORT", 6066),
+            web_host=env.get("ORDERFLOW_WEB_HOST") or "127.0.0.1",
+            snapshot_every=_env_int(env, "ORDERFLOW_SNAPSHOT_EVERY", 50),
+            saga_mode=saga_mode,
+            batch_size=_env_int(env, "ORDERFLOW_BATCH_SIZE", 500),
+            batch_seconds=_env_float(env, "ORDERFLOW_BATCH_SECONDS", 0.5),
+            kafka_version=env.get("ORDERFLOW_KAFKA_VERSION") or "4.1.1",
+            store=env.get("ORDERFLOW_STORE") or "memory://",
+            processing_guarantee=guarantee,
+            cache_dir=Path(env.get("ORDERFLOW_CACHE_DIR") or _default_cache_dir()).expanduser(),
+        )
+
+    # Names derived from the namespace -------------------------------------------------
+
+    def topic(self, name: str) -> str:
+        """The real Kafka topic name for a logical name such as ``orders.events``."""
+        return f"{self.namespace}.{name}" if self.namespace else name
+
+    @property
+    def app_id(self) -> str:
+        return f"orderflow-{self.namespace}" if self.namespace else "orderflow"
+
+    @property
+    def redis_prefix(self) -> str:
+        return f"orderflow:{self.namespace}:" if self.namespace else "orderflow:"
+
+    @property
+    def clickhouse_database(self) -> str:
+        return f"orderflow_{self.namespace.replace('-', '_')}" if self.namespace else "orderflow"
+
+    @property
+    def uses_embedded_clickhouse(self) -> bool:
+        return self.clickhouse_url.startswith("chdb://")
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.web_host}:{self.web_port}"

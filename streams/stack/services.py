@@ -1,0 +1,60 @@
+"""``stack up``, ``down`` and ``status`` across Kafka, Redis and ClickHouse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from streams.settings import Settings
+from streams.stack import clickhouse
+from streams.stack.errors import StackError
+from streams.stack.kafka import LocalKafka
+from streams.stack.redis import LocalRedis
+from streams.stack.server import LocalServer
+
+Echo = Callable[[str], None]
+
+
+def _servers(settings: Settings, echo: Echo) -> list[LocalServer]:
+    # Redis first: it is up in a fraction of a second while Kafka takes several.
+    return [LocalRedis(settings, echo), LocalKafka(settings, echo)]
+
+
+def up(settings: Settings, echo: Echo = print) -> None:
+    """Bring every service up, printing one line per service through ``echo``.
+
+    A failing service does not stop the others (a user may point KAFKA_BOOTSTRAP_SERVERS
+    elsewhere and still want the local Redis); raises ``StackError`` with one line per
+    failure at the end.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    failures: list[str] = []
+    steps: list[tuple[str, Callable[[], str]]] = [
+        (server.name, server.up) for server in _servers(settings, echo)
+    ]
+    steps.append(("clickhouse", lambda: clickhouse.up(settings)))
+    for name, step in steps:
+        try:
+            echo(f"{name}: {step()}")
+        except StackError as exc:
+            failures.append(str(exc))
+    if failures:
+        raise StackError("\n".join(failures))
+
+
+def down(settings: Settings, echo: Echo = print) -> None:
+    """Stop the servers orderflow started; external and embedded services are left alone."""
+    for server in reversed(_servers(settings, echo)):
+        echo(f"{server.name}: {server.down()}")
+    echo("clickhouse: embedded or external, nothing to stop")
+
+
+def status(settings: Settings) -> dict[str, dict[str, Any]]:
+    """``{"kafka": {...}, "redis": {...}, "clickhouse": {...}}``, each with ``up`` and
+    ``address`` plus ``managed``, ``pid``, ``log`` where known."""
+    servers = {server.name: server for server in _servers(settings, print)}
+    return {
+        "kafka": servers["kafka"].status().to_dict(),
+        "redis": servers["redis"].status().to_dict(),
+        "clickhouse": clickhouse.status(settings).to_dict(),
+    }

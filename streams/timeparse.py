@@ -1,0 +1,50 @@
+"""Times given on the command line: ISO-8601 with a zone, a relative age, or ``earliest``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+EARLIEST = "earliest"
+_AGE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class TimeParseError(ValueError):
+    """A time the user typed that cannot be understood; the message says what is accepted."""
+
+
+def parse_time(raw: str, now: dt.datetime | None = None) -> dt.datetime | None:
+    """A timezone-aware datetime, or None for ``earliest``.
+
+    Accepts ``2026-11-26T10:00:00+01:00`` / ``...Z`` (a zone is required: a naive time
+    is ambiguous across machines), a relative age such as ``90s``, ``15m``, ``2h``,
+    ``3d``, ``1w``, or ``earliest``. Future times are refused.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    text = raw.strip()
+    if text.lower() == EARLIEST:
+        return None
+    age = _AGE.match(text.lower())
+    if age:
+        return now - dt.timedelta(seconds=int(age.group(1)) * _UNITS[age.group(2)])
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise TimeParseError(
+            f"cannot read time {raw!r}: use ISO-8601 with a zone (2026-11-26T10:00:00Z), "
+            "an age such as 2h or 30m, or 'earliest'"
+        ) from None
+    if value.tzinfo is None:
+        raise TimeParseError(f"time {raw!r} has no zone: add Z or an offset such as +01:00")
+    if value > now + dt.timedelta(seconds=1):
+        raise TimeParseError(f"time {raw!r} is in the future")
+    return value
+
+
+def to_millis(value: dt.datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def from_millis(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds")
