@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 from pathlib import Path
 from typing import IO
 
@@ -24,6 +25,8 @@ _HOW_TO_FIX = (
     "Set CLICKHOUSE_URL to a reachable server (http://host:8123), start the local stack "
     "with `orderflow stack up`, or run `docker compose up`."
 )
+
+_LOCK_ATTEMPTS = 5
 
 # chdb path -> (open lock file, client): re-entrant within the process.
 _owned: dict[str, tuple[IO[str], Client]] = {}
@@ -69,7 +72,9 @@ def connect_clickhouse(settings: Settings, owner_url: str | None = None) -> Clie
         try:
             return clickhouse_connect.get_client(dsn=url)
         except Exception as exc:
-            raise ClickHouseError(f"cannot connect to ClickHouse at {url}: {exc}. {_HOW_TO_FIX}") from exc
+            raise ClickHouseError(
+                f"cannot connect to ClickHouse at {url}: {exc}. {_HOW_TO_FIX}"
+            ) from exc
     path = chdb_path(url)
     with _owned_lock:
         if path in _owned:
@@ -97,13 +102,19 @@ def _take_ownership(path: str, owner_url: str | None) -> IO[str]:
     lock.parent.mkdir(parents=True, exist_ok=True)
     # "a" rather than "w": truncating before holding the lock would wipe the owner's note.
     handle = open(lock, "a+")  # noqa: SIM115 - stays open for the life of the process
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        owner = _parse(handle.read())
-        handle.close()
-        raise ClickHouseBusy(path, owner or {}) from None
+    for attempt in range(_LOCK_ATTEMPTS):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            # read_owner() holds a shared lock for an instant; only a lock that
+            # persists means a live owner.
+            if attempt == _LOCK_ATTEMPTS - 1:
+                handle.seek(0)
+                owner = _parse(handle.read())
+                handle.close()
+                raise ClickHouseBusy(path, owner or {}) from None
+            time.sleep(0.02)
     handle.seek(0)
     handle.truncate()
     handle.write(json.dumps({"pid": os.getpid(), "url": owner_url}))

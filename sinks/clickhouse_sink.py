@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Iterable
 
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.insert import InsertContext
 
 from processors.projections.clickhouse_orders import HANDLERS, Row
 from sinks.clickhouse_schema import ensure_schema
@@ -53,6 +54,8 @@ class ClickHouseSink:
         self._client = client
         self._database = database
         self._pending: dict[tuple[str, tuple[str, ...]], list[Row]] = {}
+        # One insert context per table: building it costs a DESCRIBE TABLE round trip.
+        self._contexts: dict[tuple[str, tuple[str, ...]], InsertContext] = {}
         ensure_schema(client, database)
 
     def add(self, writes: Iterable[Row]) -> None:
@@ -72,18 +75,24 @@ class ClickHouseSink:
         for key in list(self._pending):
             table, columns = key
             rows = self._pending[key]
-            self._client.insert(
-                table,
-                [row.values for row in rows],
-                column_names=list(columns),
-                database=self._database,
-                settings={
-                    "insert_deduplication_token": dedup_token(table, (r.source for r in rows)),
-                    # An async insert would bypass the token (async_insert_deduplicate is
-                    # off by default, and chdb 26 turns async_insert on).
-                    "async_insert": 0,
-                },
-            )
+            context = self._contexts.get(key)
+            if context is None:
+                context = self._client.create_insert_context(
+                    table, list(columns), database=self._database
+                )
+                self._contexts[key] = context
+            context.settings = {
+                "insert_deduplication_token": dedup_token(table, (r.source for r in rows)),
+                # Async inserts follow other dedup rules (async_insert_deduplicate, off
+                # by default) and chdb 26 defaults async_insert to 1; a sync insert keeps
+                # the token authoritative wherever a profile enables async.
+                "async_insert": 0,
+            }
+            context.data = [row.values for row in rows]
+            try:
+                self._client.insert(context=context)
+            finally:
+                context.data = None
             del self._pending[key]
             sent += len(rows)
         return sent

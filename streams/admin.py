@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.settings import Settings
 from streams.topics import ALL_TOPICS, TopicSpec
@@ -33,7 +33,7 @@ def admin_client(settings: Settings, timeout_ms: int = 10_000) -> KafkaAdminClie
             client_id=f"{settings.app_id}-admin",
             request_timeout_ms=timeout_ms,
         )
-    except (NoBrokersAvailable, KafkaError) as exc:
+    except KafkaError as exc:
         raise KafkaUnavailable(unavailable_message(settings.kafka_bootstrap_servers)) from exc
 
 

@@ -23,6 +23,8 @@ from streams.web import register_views
 
 settings = Settings.from_env()
 codec = AvroCodec(SchemaStore.load())
+faust_dir = settings.data_dir / "faust" / settings.app_id
+faust_dir.mkdir(parents=True, exist_ok=True)
 
 app = faust.App(
     settings.app_id,
@@ -38,7 +40,7 @@ app = faust.App(
     web_port=settings.web_port,
     web_in_thread=False,
     autodiscover=False,
-    datadir=str(settings.data_dir / "faust" / settings.app_id),
+    datadir=str(faust_dir),
     table_cleanup_interval=30.0,
 )
 
@@ -64,13 +66,8 @@ dead_letter_topic = _topic(specs.DEAD_LETTERS)
 
 
 def _table(name: str) -> faust.Table:
-    return app.Table(
-        name,
-        default=None,
-        partitions=specs.ORDER_PARTITIONS,
-        key_serializer="json",
-        value_serializer="json",
-    )
+    # Keys and values go through Faust's JSON codec (its default for tables).
+    return app.Table(name, partitions=specs.ORDER_PARTITIONS)
 
 
 order_by_id = _table("order_by_id")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError, NoBrokersAvailable
+from kafka.errors import KafkaError
 
 from streams.admin import KafkaUnavailable, unavailable_message
 from streams.codec import AvroCodec, DecodeError
@@ -53,7 +53,7 @@ class CommandClient:
                 linger_ms=5,
                 client_id=f"{settings.app_id}-client",
             )
-        except (NoBrokersAvailable, KafkaError) as exc:
+        except KafkaError as exc:
             raise KafkaUnavailable(unavailable_message(settings.kafka_bootstrap_servers)) from exc
         self._results: KafkaConsumer | None = None
 

@@ -4,6 +4,7 @@ Wire format (Avro spec, "Single-object encoding"): ``C3 01`` + the writer schema
 little-endian CRC-64-AVRO fingerprint + the schemaless Avro binary body. Producers write the
 latest version of a record; readers accept any version in the store and resolve it to the
 latest, running registered upcasters for changes Avro resolution cannot express.
+Fingerprints are looked up in the local :class:`SchemaStore` (no registry server).
 
 Timestamps: the schemas mark epoch-millis fields ``timestamp-millis`` for other tools, but the
 Python body always carries them as ``int`` milliseconds. The codec encodes and decodes with a
@@ -18,6 +19,7 @@ from io import BytesIO
 from typing import Any
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.read import SchemaResolutionError
 from fastavro.validation import ValidationError, validate
 
 from streams.messages import Message
@@ -27,7 +29,7 @@ MARKER = b"\xc3\x01"
 HEADER_LEN = len(MARKER) + 8
 FAUST_CODEC_NAME = "orderflow-avro"
 
-Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+Upcaster = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
 
 
 class DecodeError(ValueError):
@@ -43,36 +45,45 @@ class EncodeError(ValueError):
     """A Message whose body does not fit its record's schema; the message names both."""
 
 
-def _without_timestamp_logical_types(node: Any) -> Any:
+def _for_the_wire(node: Any) -> Any:
+    """``node`` without timestamp-millis logical types (ints stay ints) and without docs
+    (smaller schemas make fastavro's per-call schema comparison and lookup cheaper)."""
     if isinstance(node, dict):
         return {
-            k: _without_timestamp_logical_types(v)
+            k: v if k == "default" else _for_the_wire(v)
             for k, v in node.items()
-            if not (k == "logicalType" and v == "timestamp-millis")
+            if k != "doc" and not (k == "logicalType" and v == "timestamp-millis")
         }
     if isinstance(node, list):
-        return [_without_timestamp_logical_types(v) for v in node]
+        return [_for_the_wire(v) for v in node]
     return node
 
 
 def _wire_schema(sv: SchemaVersion) -> dict[str, Any]:
-    return parse_schema(_without_timestamp_logical_types(sv.schema), named_schemas={})
+    return parse_schema(_for_the_wire(sv.schema), named_schemas={})
 
 
 class AvroCodec:
     """Encode and decode Messages against a :class:`SchemaStore`.
 
-    ``upcasters`` maps ``(record_name, writer_version)`` to a function turning a body shaped
-    like that version into one shaped like the next version (default: ``streams.upcasters``).
+    ``upcasters`` maps ``(record_name, version)`` to ``fn(body, written)`` finishing the step
+    from that version to the next (default: ``streams.upcasters.UPCASTERS``; see there).
+    ``reader_versions`` pins the version a service reads and writes per record (default: the
+    latest); a service built against v1 can then load a newer ``schemas/`` and still read v2
+    data as v1 where the record's policy promises forward compatibility.
     """
 
     def __init__(
-        self, store: SchemaStore, upcasters: Mapping[tuple[str, int], Upcaster] | None = None
+        self,
+        store: SchemaStore,
+        upcasters: Mapping[tuple[str, int], Upcaster] | None = None,
+        reader_versions: Mapping[str, int] | None = None,
     ) -> None:
         if upcasters is None:
             from streams.upcasters import UPCASTERS as upcasters
         self.store = store
         self.upcasters = dict(upcasters)
+        self.reader_versions = dict(reader_versions or {})
         self._wire: dict[bytes, dict[str, Any]] = {}
         self._plans: dict[bytes, tuple[str, Callable[[bytes], dict[str, Any]]]] = {}
 
@@ -83,17 +94,18 @@ class AvroCodec:
             parsed = self._wire[sv.fingerprint] = _wire_schema(sv)
         return parsed
 
+    def reader(self, name: str) -> SchemaVersion:
+        """The version of ``name`` this codec decodes to and encodes with by default."""
+        pinned = self.reader_versions.get(name)
+        return self.store.latest(name) if pinned is None else self.store.version(name, pinned)
+
     def encode(self, msg: Message, *, version: int | None = None) -> bytes:
-        """Single-object encoding of ``msg`` with the latest (or the given) version of its record.
+        """Single-object encoding of ``msg`` with the reader (or the given) version of its record.
 
         Fields missing from the body take their schema default; unknown fields are an error.
         """
         try:
-            sv = (
-                self.store.latest(msg.name)
-                if version is None
-                else self.store.version(msg.name, version)
-            )
+            sv = self.reader(msg.name) if version is None else self.store.version(msg.name, version)
         except KeyError as exc:
             raise EncodeError(f"cannot encode {msg.name!r}: {exc.args[0]}") from None
         schema = self.wire_schema(sv)
@@ -110,7 +122,7 @@ class AvroCodec:
         return buf.getvalue()
 
     def decode(self, data: bytes) -> Message:
-        """The Message in ``data``, resolved to the latest version of its record."""
+        """The Message in ``data``, resolved to the reader version of its record."""
         if len(data) < HEADER_LEN:
             raise DecodeError(f"too short for single-object encoding: {len(data)} bytes")
         if data[:2] != MARKER:
@@ -119,6 +131,8 @@ class AvroCodec:
         name, plan = self._plans.get(fp) or self._plan(fp)
         try:
             body = plan(data)
+        except SchemaResolutionError as exc:
+            raise DecodeError(f"{name}: cannot resolve to the reader schema: {exc}", fp) from exc
         except Exception as exc:  # EOFError, ValueError, IndexError, UnicodeDecodeError, ...
             raise DecodeError(f"corrupt {name} body: {type(exc).__name__}: {exc}", fp) from exc
         return Message(name, body)
@@ -127,29 +141,31 @@ class AvroCodec:
         writer = self.store.by_fingerprint(fp)
         if writer is None:
             raise DecodeError(f"unknown writer schema fingerprint {fp.hex()}", fp)
-        svs = self.store.versions(writer.name)
-        steps = [v for v in range(writer.version, len(svs)) if (writer.name, v) in self.upcasters]
+        svs, target = self.store.versions(writer.name), self.reader(writer.name)
+        span = range(writer.version, target.version)
+        steps = [v for v in span if (writer.name, v) in self.upcasters]
         if steps:
-            plan = self._upcasting_plan(writer, svs, steps, fp)
+            plan = self._upcasting_plan(writer, svs[: target.version], steps)
         else:
-            plan = _resolution(self.wire_schema(writer), self.wire_schema(svs[-1]))
+            plan = _resolution(self.wire_schema(writer), self.wire_schema(target))
         self._plans[fp] = (writer.name, plan)
         return self._plans[fp]
 
     def _upcasting_plan(
-        self, writer: SchemaVersion, svs: list[SchemaVersion], steps: list[int], fp: bytes
+        self, writer: SchemaVersion, svs: list[SchemaVersion], steps: list[int]
     ) -> Callable[[bytes], dict[str, Any]]:
-        # Resolve to the version an upcaster expects, upcast, re-encode with the next version,
-        # and so on; only records older than a semantic change pay for the detour.
+        # For each semantic step N -> N+1: read the payload as version N and as version N+1,
+        # let the upcaster fix the meaning, re-encode as N+1 if later versions follow. Only
+        # records older than a semantic change pay for the detour.
         def run(data: bytes) -> dict[str, Any]:
             start, payload = writer, data
             for step in steps:
-                body = _resolution(self.wire_schema(start), self.wire_schema(svs[step - 1]))(
-                    payload
-                )
-                body = self.upcasters[(writer.name, step)](body)
-                start = svs[step]  # the upcaster returned version step + 1's shape
-                if step == len(svs) - 1:
+                source = self.wire_schema(start)
+                written = _resolution(source, self.wire_schema(svs[step - 1]))(payload)
+                body = _resolution(source, self.wire_schema(svs[step]))(payload)
+                body = self.upcasters[(writer.name, step)](body, written)
+                start = svs[step]
+                if start is svs[-1]:
                     return body
                 payload = self.encode(Message(writer.name, body), version=start.version)
             return _resolution(self.wire_schema(start), self.wire_schema(svs[-1]))(payload)

@@ -64,9 +64,10 @@ def demo_orders(count: int, correlation_id: str, seed: int = 7):
 class WorkerProcess:
     """``orderflow worker`` as a child process, stopped with SIGTERM like Ctrl-C would."""
 
-    def __init__(self, settings: Settings, log_path: Path) -> None:
+    def __init__(self, settings: Settings, log_path: Path, env: dict | None = None) -> None:
         self.settings = settings
         self.log_path = log_path
+        self.env = dict(os.environ if env is None else env)
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -76,7 +77,7 @@ class WorkerProcess:
             [sys.executable, "-m", "streams.cli.main", "worker"],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
+            env=self.env,
         )
 
     def wait_ready(self, timeout: float) -> None:

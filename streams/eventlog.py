@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError, NoBrokersAvailable
+from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 
 from streams.admin import KafkaUnavailable, unavailable_message
@@ -42,7 +42,7 @@ def open_consumer(settings: Settings) -> KafkaConsumer:
             isolation_level="read_committed",
             client_id=f"{settings.app_id}-eventlog",
         )
-    except (NoBrokersAvailable, KafkaError) as exc:
+    except KafkaError as exc:
         raise KafkaUnavailable(unavailable_message(settings.kafka_bootstrap_servers)) from exc
 
 

@@ -20,6 +20,17 @@ from fastavro import parse_schema
 from fastavro.schema import SchemaParseException, fingerprint, to_parsing_canonical_form
 
 DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+POLICY_FILE = "compatibility.json"
+POLICIES = (
+    "NONE",
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+)
+DEFAULT_POLICY = "BACKWARD_TRANSITIVE"
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]*)\.avsc$")
 
 
@@ -81,7 +92,9 @@ def _load_version(root: Path, path: Path) -> SchemaVersion:
 class SchemaStore:
     """All record versions under one root directory. Build it with :meth:`load`."""
 
-    def __init__(self, root: Path, versions: list[SchemaVersion]) -> None:
+    def __init__(
+        self, root: Path, versions: list[SchemaVersion], policy: dict[str, Any] | None = None
+    ) -> None:
         self.root = root
         self._by_name: dict[str, list[SchemaVersion]] = {}
         self._by_fingerprint: dict[bytes, SchemaVersion] = {}
@@ -93,6 +106,7 @@ class SchemaStore:
                 raise SchemaStoreError(
                     f"{name}: versions must be v1..vN without gaps, got {numbers}"
                 )
+        self._policy = _check_policy(policy or {}, self._by_name, root / POLICY_FILE)
 
     def _add(self, sv: SchemaVersion) -> None:
         same_name = self._by_name.setdefault(sv.name, [])
@@ -121,7 +135,12 @@ class SchemaStore:
         versions = [_load_version(root, p) for p in sorted(root.rglob("*.avsc"))]
         if not versions:
             raise SchemaStoreError(f"no .avsc files under {root}")
-        return cls(root, versions)
+        policy_path = root / POLICY_FILE
+        try:
+            policy = json.loads(policy_path.read_text()) if policy_path.exists() else {}
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SchemaStoreError(f"{policy_path}: {exc}") from None
+        return cls(root, versions, policy)
 
     def names(self) -> list[str]:
         """Every record name, sorted."""
@@ -148,3 +167,25 @@ class SchemaStore:
     def by_fingerprint(self, fp: bytes) -> SchemaVersion | None:
         """The version whose CRC-64-AVRO fingerprint is ``fp``, or ``None`` if unknown."""
         return self._by_fingerprint.get(bytes(fp))
+
+    def policy(self, name: str) -> str:
+        """The policy of ``name``: its own entry, else its group's, else the default."""
+        group = self.latest(name).group
+        records, groups = self._policy.get("records", {}), self._policy.get("groups", {})
+        return records.get(name) or groups.get(group) or self._policy.get("default", DEFAULT_POLICY)
+
+
+def _check_policy(policy: Any, by_name: dict[str, list[SchemaVersion]], path: Path) -> dict:
+    if not isinstance(policy, dict):
+        raise SchemaStoreError(f"{path}: must hold a JSON object")
+    groups = {svs[0].group for svs in by_name.values()}
+    entries = [("default", policy.get("default", DEFAULT_POLICY))]
+    for key, known in (("groups", groups), ("records", set(by_name))):
+        for target, value in policy.get(key, {}).items():
+            if target not in known:
+                raise SchemaStoreError(f"{path}: {key} names unknown {target!r}")
+            entries.append((target, value))
+    for target, value in entries:
+        if value not in POLICIES:
+            raise SchemaStoreError(f"{path}: {target}: policy {value!r} is not one of {POLICIES}")
+    return policy

@@ -43,14 +43,19 @@ def build_order_agent(
         if command.name not in COMMANDS:
             await dead_letters.park(event, f"{command.name} is not an order command")
             return
-        first = outcome_by_command[command["command_id"]]
+        first = outcome_by_command.get(command["command_id"])
         if first is not None:
             # A repeated command id gets its first outcome again and changes nothing.
             await send(results, Message("CommandResult", first))
             return
-        stored = order_by_id[command["order_id"]]
-        state = Order.from_dict(stored) if stored else None
-        decision = handle(state, command, int(time.time() * 1000), snapshot_every)
+        stored = order_by_id.get(command["order_id"])
+        try:
+            state = Order.from_dict(stored) if stored else None
+            decision = handle(state, command, int(time.time() * 1000), snapshot_every)
+        except (KeyError, TypeError, ValueError) as exc:
+            # A command the schema accepted but the domain cannot read: park it, keep going.
+            await dead_letters.park(event, f"cannot apply {command.name}: {exc!r}")
+            return
         for new_event in decision.events:
             await send(events, new_event)
         if decision.events:

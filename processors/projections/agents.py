@@ -13,10 +13,11 @@ from collections.abc import Callable, Sequence
 
 import faust
 import redis
+from clickhouse_connect.driver.exceptions import DatabaseError
 
 from processors.projections.position import SourceEvent
 from processors.projections.project import project
-from sinks.clickhouse_client import connect_clickhouse
+from sinks.clickhouse_client import ClickHouseError, connect_clickhouse
 from sinks.clickhouse_sink import ClickHouseSink
 from sinks.redis_sink import RedisSink
 from streams.codec import AvroCodec, DecodeError
@@ -53,7 +54,8 @@ async def decode_batch(
         except DecodeError as exc:
             await dead_letters.park(event, exc.reason, exc.fingerprint)
             continue
-        decoded.append(SourceEvent(message, msg.topic, msg.partition, msg.offset, msg.timestamp_ms))
+        timestamp_ms = int(msg.timestamp * 1000)  # Faust gives seconds as a float
+        decoded.append(SourceEvent(message, msg.topic, msg.partition, msg.offset, timestamp_ms))
     return decoded
 
 
@@ -76,12 +78,36 @@ def build_projection_agent(
             async for batch in stream.take_events(settings.batch_size, settings.batch_seconds):
                 events = await decode_batch(batch, codec, dead_letters)
                 # The sinks are independent stores: write them concurrently.
-                await asyncio.gather(*(asyncio.to_thread(feed, sink, events) for sink in sinks))
+                await asyncio.gather(*(feed_until_written(sink, events) for sink in sinks))
         finally:
             for sink in sinks:
                 await asyncio.to_thread(sink.close)
 
     return project_read_models
+
+
+async def feed_until_written(sink, events: Sequence[SourceEvent]) -> int:
+    """Feed ``sink``, retrying with backoff while its store is unreachable.
+
+    Retrying holds the partition (and its uncommitted offsets) instead of crashing the
+    agent: Faust acknowledges the in-flight events of a crashed agent, so a crash would
+    lose them, while a wait only delays them. The writes are idempotent, so a retry of a
+    half-written batch is harmless.
+    """
+    delay = 0.2
+    while True:
+        try:
+            return await asyncio.to_thread(feed, sink, events)
+        except (OSError, redis.RedisError, ClickHouseError, DatabaseError) as exc:
+            log.error(
+                "writing %d events to %s failed, retrying in %.1fs: %s",
+                len(events),
+                type(sink).__name__,
+                delay,
+                exc,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 def feed(sink, events: Sequence[SourceEvent]) -> int:

@@ -25,13 +25,14 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 def _register() -> None:
     # Imported here so `orderflow --help` stays fast and each concern owns its module.
-    from streams.cli import demo, orders, stack, topics, worker
+    from streams.cli import demo, orders, schemas, stack, topics, worker
 
     cli.add_command(stack.stack)
     cli.add_command(topics.topics)
     cli.add_command(worker.worker)
     cli.add_command(demo.demo)
     cli.add_command(orders.orders)
+    cli.add_command(schemas.schemas)
 
 
 def main() -> None:

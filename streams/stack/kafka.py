@@ -119,9 +119,10 @@ class LocalKafka(LocalServer):
     def data_path(self) -> Path:
         return self.home / "data"
 
-    def ports(self) -> list[HostPort]:
+    def ports(self) -> list[tuple[HostPort, str]]:
         assert self.endpoint is not None
-        return [self.endpoint, HostPort(self.endpoint.host, self.endpoint.port + 1)]
+        controller = HostPort(self.endpoint.host, self.endpoint.port + 1)
+        return [(self.endpoint, ""), (controller, " (the controller port: Kafka's port + 1)")]
 
     def answers(self) -> bool:
         # A TCP check first: it is instant, while a client bootstrap waits its full timeout.

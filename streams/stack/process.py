@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 
@@ -125,3 +126,16 @@ def terminate(pid: int, timeout: float) -> bool:
     _signal_group(pid, signal.SIGKILL)
     wait_for(lambda: not is_alive(pid), 10)
     return False
+
+
+@contextlib.contextmanager
+def exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on ``lock_path``: one ``stack up``/``down`` per data dir at a
+    time, so two concurrent runs cannot both start a broker on the same data."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

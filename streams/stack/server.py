@@ -66,9 +66,10 @@ class LocalServer(ABC):
     def launch(self) -> int:
         """Prepare files, start the server detached and return its pid."""
 
-    def ports(self) -> list[HostPort]:
-        """Every port the local server listens on; all must be free before it starts."""
-        return [self.endpoint] if self.endpoint else []
+    def ports(self) -> list[tuple[HostPort, str]]:
+        """Every port the local server listens on, with its role for error messages
+        (empty for the service port); all must be free before it starts."""
+        return [(self.endpoint, "")] if self.endpoint else []
 
     @property
     def is_local(self) -> bool:
@@ -103,12 +104,12 @@ class LocalServer(ABC):
                 f"only starts services on loopback addresses; start that service, or unset "
                 f"{self.variable} to use a local one"
             )
-        for port in self.ports():
+        for port, role in self.ports():
             if not port_is_free(port):
                 raise blocked(
-                    f"{self.name}: cannot start a local server because {port} is already in "
-                    f"use by another program that is not a {self.name} server answering there; "
-                    f"stop it, or choose another port in {self.variable}",
+                    f"{self.name}: cannot start a local server: {port}{role} is already in use "
+                    f"by another program that does not answer as a {self.name} server; stop "
+                    f"that program, or choose another port in {self.variable}",
                     self.variable,
                 )
         started = time.monotonic()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from streams.settings import Settings
 from streams.stack import clickhouse
 from streams.stack.errors import StackError
 from streams.stack.kafka import LocalKafka
+from streams.stack.process import exclusive
 from streams.stack.redis import LocalRedis
 from streams.stack.server import LocalServer
 
@@ -20,6 +22,10 @@ def _servers(settings: Settings, echo: Echo) -> list[LocalServer]:
     return [LocalRedis(settings, echo), LocalKafka(settings, echo)]
 
 
+def _lock_path(settings: Settings) -> Path:
+    return settings.data_dir / "stack.lock"
+
+
 def up(settings: Settings, echo: Echo = print) -> None:
     """Bring every service up, printing one line per service through ``echo``.
 
@@ -27,25 +33,26 @@ def up(settings: Settings, echo: Echo = print) -> None:
     elsewhere and still want the local Redis); raises ``StackError`` with one line per
     failure at the end.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
     steps: list[tuple[str, Callable[[], str]]] = [
         (server.name, server.up) for server in _servers(settings, echo)
     ]
     steps.append(("clickhouse", lambda: clickhouse.up(settings)))
-    for name, step in steps:
-        try:
-            echo(f"{name}: {step()}")
-        except StackError as exc:
-            failures.append(str(exc))
+    with exclusive(_lock_path(settings)):
+        for name, step in steps:
+            try:
+                echo(f"{name}: {step()}")
+            except StackError as exc:
+                failures.append(str(exc))
     if failures:
         raise StackError("\n".join(failures))
 
 
 def down(settings: Settings, echo: Echo = print) -> None:
     """Stop the servers orderflow started; external and embedded services are left alone."""
-    for server in reversed(_servers(settings, echo)):
-        echo(f"{server.name}: {server.down()}")
+    with exclusive(_lock_path(settings)):
+        for server in reversed(_servers(settings, echo)):
+            echo(f"{server.name}: {server.down()}")
     echo("clickhouse: embedded or external, nothing to stop")
 
 

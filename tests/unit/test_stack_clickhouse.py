@@ -54,3 +54,29 @@ def test_owner_holding_the_lock_is_reported(tmp_path: Path) -> None:
 def test_server_url_that_does_not_answer_is_down(tmp_path: Path) -> None:
     info = clickhouse.status(_settings(tmp_path, "http://127.0.0.1:1")).to_dict()
     assert info == {"up": False, "address": "http://127.0.0.1:1", "managed": "external"}
+
+
+def test_server_url_answering_ping_is_up(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Ping(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
+            body = b"Ok.\n" if self.path == "/ping" else b"?"
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Ping)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://user:pw@127.0.0.1:{server.server_port}"
+        info = clickhouse.status(_settings(tmp_path, url)).to_dict()
+        assert info == {"up": True, "address": url, "managed": "external"}
+        assert "external server" in clickhouse.up(_settings(tmp_path, url))
+    finally:
+        server.shutdown()
+        server.server_close()

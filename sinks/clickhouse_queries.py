@@ -1,0 +1,111 @@
+"""Analytics reads on the ClickHouse order model. Every value, the database name
+included, is a server-side query parameter; results are plain JSON-ready values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+
+def _plain(value: Any) -> Any:
+    # JSON-ready: instants as epoch milliseconds (as in the events), days as ISO dates.
+    if isinstance(value, dt.datetime):
+        when = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return round(when.timestamp() * 1000)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _rows(client: Client, sql: str, **parameters: Any) -> list[dict]:
+    result = client.query(sql, parameters=parameters)
+    names = result.column_names
+    return [
+        {name: _plain(value) for name, value in zip(names, row, strict=True)}
+        for row in result.result_rows
+    ]
+
+
+def daily_stats(
+    client: Client, db: str, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> list[dict]:
+    """Orders created, their revenue and cancellations per UTC day, oldest day first;
+    both bounds inclusive and optional."""
+    return _rows(
+        client,
+        """SELECT day, sum(orders) AS orders, sum(revenue_cents) AS revenue_cents,
+                  sum(cancellations) AS cancellations
+           FROM {db:Identifier}.daily_order_stats FINAL
+           WHERE day >= {date_from:Date} AND day <= {date_to:Date}
+           GROUP BY day ORDER BY day""",
+        db=db,
+        date_from=date_from or dt.date(1970, 1, 1),
+        date_to=date_to or dt.date(2149, 6, 6),
+    )
+
+
+def funnel(client: Client, db: str) -> list[dict]:
+    """Number of orders currently in each status, most populated first."""
+    return _rows(
+        client,
+        """SELECT status, count() AS orders FROM {db:Identifier}.orders_current
+           GROUP BY status ORDER BY orders DESC, status""",
+        db=db,
+    )
+
+
+def top_skus(client: Client, db: str, limit: int = 10) -> list[dict]:
+    """Best-selling SKUs by units ordered, with their revenue and number of orders."""
+    return _rows(
+        client,
+        """SELECT sku, sum(quantity) AS units, sum(quantity * unit_price_cents) AS revenue_cents,
+                  uniqExact(order_id) AS orders
+           FROM {db:Identifier}.order_events FINAL
+           ARRAY JOIN item_skus AS sku, item_quantities AS quantity,
+                      item_unit_prices_cents AS unit_price_cents
+           WHERE event_name = 'OrderCreated'
+           GROUP BY sku ORDER BY units DESC, sku LIMIT {limit:UInt32}""",
+        db=db,
+        limit=limit,
+    )
+
+
+def cancellation_reasons(client: Client, db: str) -> list[dict]:
+    """How often each cancellation reason was given, most frequent first."""
+    return _rows(
+        client,
+        """SELECT reason, count() AS cancellations FROM {db:Identifier}.order_events FINAL
+           WHERE event_name = 'OrderCancelled'
+           GROUP BY reason ORDER BY cancellations DESC, reason""",
+        db=db,
+    )
+
+
+def get_order(client: Client, db: str, order_id: str) -> dict | None:
+    """One order's current state as ClickHouse sees it (for drift checks)."""
+    rows = _rows(
+        client,
+        "SELECT * FROM {db:Identifier}.orders_current WHERE order_id = {order_id:String}",
+        db=db,
+        order_id=order_id,
+    )
+    return rows[0] if rows else None
+
+
+def count_orders(client: Client, db: str, correlation_id: str | None = None) -> list[dict]:
+    """``[{"orders": n}]``: distinct orders, or only those with an event carrying
+    ``correlation_id``. A one-row table like the other analytics."""
+    return _rows(
+        client,
+        """SELECT uniqExact(order_id) AS orders FROM {db:Identifier}.order_events
+           WHERE {correlation_id:String} = '' OR correlation_id = {correlation_id:String}""",
+        db=db,
+        correlation_id=correlation_id or "",
+    )
+
+
+def count_events(client: Client, db: str) -> list[dict]:
+    """``[{"events": n}]``: distinct events stored (redelivered copies collapsed)."""
+    return _rows(client, "SELECT count() AS events FROM {db:Identifier}.order_events FINAL", db=db)

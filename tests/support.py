@@ -1,0 +1,92 @@
+"""What the integration and end-to-end tests share: isolated settings, worker processes,
+polling with a deadline (never a sleep as synchronisation)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+from streams.demo import WorkerProcess
+from streams.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def worker_env(tmp: Path, namespace: str | None = None, **extra: str) -> dict[str, str]:
+    """Environment for a worker process of its own: namespace, web port, chdb directory."""
+    env = dict(os.environ)
+    env.update(
+        ORDERFLOW_NAMESPACE=namespace or f"t{uuid.uuid4().hex[:10]}",
+        ORDERFLOW_WEB_PORT=str(free_port()),
+        ORDERFLOW_DATA_DIR=str(tmp / "worker-data"),
+        # A worker process owns its own embedded ClickHouse directory (one per process).
+        CLICKHOUSE_URL=f"chdb://{tmp / 'worker-clickhouse'}",
+    )
+    if os.environ.get("CLICKHOUSE_URL", "").startswith("http"):
+        env["CLICKHOUSE_URL"] = os.environ["CLICKHOUSE_URL"]
+    env.update(extra)
+    return env
+
+
+def start_worker(env: dict[str, str], tmp: Path, name: str = "worker") -> WorkerProcess:
+    settings = Settings.from_env(env)
+    worker = WorkerProcess(settings, tmp / f"{name}.log", env=env)
+    worker.start()
+    worker.wait_ready(timeout=90)
+    return worker
+
+
+def eventually(check: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value {last!r}")
+
+
+def get_json(url: str) -> Any:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return json.load(response)
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def read_topic(settings: Settings, topic: str, expect: int, timeout: float = 30) -> list:
+    """Every committed record of ``topic`` (all partitions), waiting for at least ``expect``."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        consumer_timeout_ms=500,
+    )
+    try:
+        name = settings.topic(topic)
+        parts = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        records: list = []
+        deadline = time.monotonic() + timeout
+        while len(records) < expect and time.monotonic() < deadline:
+            records.extend(consumer)
+        return records
+    finally:
+        consumer.close()
