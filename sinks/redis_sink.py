@@ -11,7 +11,7 @@ from processors.projections.redis_orders import HANDLERS, OrderUpdate
 from sinks.redis_keys import order_key, status_counts_key, user_orders_key
 
 # KEYS: order hash, status counts hash, [user's orders zset (OrderCreated only)]
-# ARGV: version, status, order_id, created_at, field, value, field, value, ...
+# ARGV: version, status, order_id, updated_at, created_at, field, value, field, value, ...
 # The version check runs on the server, atomically with the writes it guards: an update
 # no newer than the stored order is dropped whole, so a redelivered or replayed event
 # neither moves the order backwards nor moves a status counter twice.
@@ -29,9 +29,11 @@ if old ~= new then
   end
   redis.call('HINCRBY', KEYS[2], new, 1)
 end
-redis.call('HSET', KEYS[1], 'version', ARGV[1], 'status', new, unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], 'version', ARGV[1], 'status', new, 'order_id', ARGV[3],
+  'updated_at', ARGV[4], unpack(ARGV, 6))
 if KEYS[3] then
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+  redis.call('HSET', KEYS[1], 'created_at', ARGV[5])
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
 end
 return 1
 """
@@ -82,7 +84,13 @@ class RedisSink:
             keys = [order_key(self._prefix, update.order_id), counts]
             if update.user_id is not None:
                 keys.append(user_orders_key(self._prefix, update.user_id))
-            args = [update.version, update.status, update.order_id, update.created_at or 0]
+            args = [
+                update.version,
+                update.status,
+                update.order_id,
+                update.updated_at,
+                update.created_at or 0,
+            ]
             for field, value in update.fields:
                 args.append(field)
                 args.append(value)

@@ -10,6 +10,8 @@ feature code in ``processors/`` receives them as arguments.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import faust
 
 from processors.orders.agent import build_order_agent
@@ -17,6 +19,7 @@ from processors.projections.agents import build_projection_agents
 from streams import topics as specs
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
+from streams.local_state import discard_unclean_state, mark_clean_shutdown
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
 from streams.web import register_views
@@ -43,6 +46,15 @@ app = faust.App(
     datadir=str(faust_dir),
     table_cleanup_interval=30.0,
 )
+
+
+# Before any table opens: local RocksDB state survives only a clean shutdown.
+discard_unclean_state(faust_dir, Path(app.conf.tabledir), settings.store)
+
+
+@app.on_before_shutdown.connect
+def _record_clean_shutdown(app: faust.App, **kwargs) -> None:
+    mark_clean_shutdown(faust_dir)
 
 
 def _topic(spec: specs.TopicSpec) -> faust.TopicT:

@@ -33,6 +33,9 @@ class Row:
 
 Handler = Callable[[SourceEvent], Sequence[Row]]
 
+# Built once: json.dumps would construct an encoder for every event.
+_to_json = json.JSONEncoder(separators=(",", ":"), default=str, check_circular=False).encode
+
 ORDER_EVENT_COLUMNS: tuple[str, ...] = (
     "event_id",
     "event_name",
@@ -79,7 +82,7 @@ def record_order_event(event: SourceEvent) -> list[Row]:
         [int(item["unit_price_cents"]) for item in items],
         body.get("reason") or "",
         body.get("tracking_number") or "",
-        json.dumps(body, separators=(",", ":"), default=str),
+        _to_json(body),
         event.topic,
         event.partition,
         event.offset,

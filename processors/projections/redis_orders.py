@@ -17,15 +17,17 @@ from processors.projections.position import SourceEvent
 
 @dataclass(frozen=True, slots=True)
 class OrderUpdate:
-    """Set these fields on an order, provided ``version`` is newer than the stored one.
+    """Set ``status``, ``updated_at`` and ``fields`` on an order (the order's hash also
+    records ``order_id`` and ``version``), provided ``version`` is newer than the stored one.
 
     ``user_id`` and ``created_at`` are set only by ``OrderCreated``: they add the order
-    to the user's list, ranked by creation time.
+    to the user's list, ranked by creation time, and store ``created_at``.
     """
 
     order_id: str
     version: int
     status: str
+    updated_at: int
     fields: tuple[tuple[str, str], ...] = ()
     user_id: str | None = None
     created_at: int | None = None
@@ -41,7 +43,8 @@ def _update(event: SourceEvent, *fields: tuple[str, str], **extra) -> list[Order
             order_id=body["order_id"],
             version=int(body["version"]),
             status=STATUS_AFTER[event.name],
-            fields=(("updated_at", str(body["occurred_at"])), *fields),
+            updated_at=int(body["occurred_at"]),
+            fields=fields,
             **extra,
         )
     ]
@@ -60,12 +63,10 @@ def add_order(event: SourceEvent) -> list[OrderUpdate]:
     ]
     return _update(
         event,
-        ("order_id", body["order_id"]),
         ("user_id", body["user_id"]),
         ("items", json.dumps(items, separators=(",", ":"))),
         ("total_cents", str(body["total_cents"])),
         ("currency", body["currency"]),
-        ("created_at", str(body["occurred_at"])),
         user_id=body["user_id"],
         created_at=int(body["occurred_at"]),
     )

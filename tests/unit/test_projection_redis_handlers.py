@@ -40,10 +40,9 @@ def test_created_sets_the_whole_order_and_lists_it_for_its_user():
     )
     fields = dict(update.fields)
     assert (update.order_id, update.version, update.status) == ("o1", 1, "pending")
-    assert (update.user_id, update.created_at) == ("u1", AT + 1)
-    assert json.loads(fields["items"]) == ITEMS
-    assert fields["total_cents"] == "2500" and fields["currency"] == "EUR"
-    assert fields["created_at"] == fields["updated_at"] == str(AT + 1)
+    assert (update.user_id, update.created_at, update.updated_at) == ("u1", AT + 1, AT + 1)
+    assert json.loads(fields.pop("items")) == ITEMS
+    assert fields == {"user_id": "u1", "total_cents": "2500", "currency": "EUR"}
 
 
 @pytest.mark.parametrize(
@@ -62,7 +61,5 @@ def test_created_sets_the_whole_order_and_lists_it_for_its_user():
 )
 def test_later_events_set_their_status_and_only_their_own_fields(name, payload, status, extra):
     [update] = HANDLERS[name](event(name, 3, **payload))
-    assert update == OrderUpdate(
-        "o1", 3, status, fields=tuple({"updated_at": str(AT + 3), **extra}.items())
-    )
+    assert update == OrderUpdate("o1", 3, status, AT + 3, fields=tuple(extra.items()))
     assert update.user_id is None and update.created_at is None
