@@ -80,6 +80,9 @@ def connect_clickhouse(settings: Settings, owner_url: str | None = None) -> Clie
         if path in _owned:
             return _owned[path][1]
         if _owned:
+            owner = read_owner(settings)
+            if owner is not None:  # the more useful news: who to ask instead
+                raise ClickHouseBusy(path, owner)
             other = next(iter(_owned))
             raise ClickHouseError(
                 f"this process already owns embedded ClickHouse at {other}; chdb opens one "
