@@ -145,6 +145,7 @@ def decide(state: Order | None, command: Message, now_ms: int) -> list[Message]:
                 items=items,
                 currency=command["currency"],
                 total_cents=total,
+                sales_channel=command.get("sales_channel") or "unknown",
             )
         ]
     if name == "ConfirmOrder":
