@@ -38,6 +38,9 @@ app = faust.App(
     # Exactly-once: the aggregate's events, its table changelog and the consumed offsets
     # commit in one Kafka transaction, so a crash never leaves half a decision behind.
     processing_guarantee=settings.processing_guarantee,
+    # Under exactly-once a transaction commits at each commit: this bounds how long the
+    # aggregate's events stay invisible to read-committed readers (Faust's default 2.8 s).
+    broker_commit_interval=settings.commit_interval,
     consumer_auto_offset_reset="earliest",
     web_host=settings.web_host,
     web_port=settings.web_port,

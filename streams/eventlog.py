@@ -17,7 +17,7 @@ from streams.admin import KafkaUnavailable, unavailable_message
 from streams.codec import AvroCodec, DecodeError
 from streams.messages import Message
 from streams.settings import Settings
-from streams.topics import ORDER_EVENTS
+from streams.topics import ORDER_EVENTS, ORDER_SNAPSHOTS, TopicSpec
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,18 @@ def open_consumer(settings: Settings) -> KafkaConsumer:
 
 def read_order_events(settings: Settings, codec: AvroCodec, order_id: str) -> list[LoggedEvent]:
     """Every event of ``order_id`` in log order, read from its partition of the event store."""
-    topic = settings.topic(ORDER_EVENTS.name)
+    return read_keyed(settings, codec, ORDER_EVENTS, order_id)
+
+
+def latest_snapshot(settings: Settings, codec: AvroCodec, order_id: str) -> Message | None:
+    """The newest ``OrderSnapshot`` of ``order_id`` from the compacted snapshot topic."""
+    snapshots = read_keyed(settings, codec, ORDER_SNAPSHOTS, order_id)
+    return max((s.message for s in snapshots), key=lambda m: m["version"], default=None)
+
+
+def read_keyed(settings: Settings, codec: AvroCodec, spec: TopicSpec, order_id: str):
+    """Every record of ``order_id`` on ``spec``'s topic, from the partition its key maps to."""
+    topic = settings.topic(spec.name)
     consumer = open_consumer(settings)
     try:
         partitions = consumer.partitions_for_topic(topic)
@@ -65,19 +76,48 @@ def read_order_events(settings: Settings, codec: AvroCodec, order_id: str) -> li
         consumer.close()
 
 
+def read_all_events(
+    settings: Settings, codec: AvroCodec, topic_name: str = ORDER_EVENTS.name
+) -> Iterator[LoggedEvent]:
+    """Every decodable event of every partition of ``topic_name`` (a logical name), up
+    to the end offsets when the read starts; log order within each partition."""
+    topic = settings.topic(topic_name)
+    consumer = open_consumer(settings)
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            raise KafkaUnavailable(f"topic {topic} does not exist: run `orderflow topics create`")
+        yield from _read_partitions(
+            consumer, codec, [TopicPartition(topic, p) for p in sorted(partitions)]
+        )
+    finally:
+        consumer.close()
+
+
 def _read_partition(
     consumer: KafkaConsumer, codec: AvroCodec, tp: TopicPartition
 ) -> Iterator[LoggedEvent]:
-    consumer.assign([tp])
-    end = consumer.end_offsets([tp])[tp]
-    consumer.seek_to_beginning(tp)
-    while consumer.position(tp) < end:
-        for records in consumer.poll(timeout_ms=500, max_records=2000).values():
+    return _read_partitions(consumer, codec, [tp])
+
+
+def _read_partitions(
+    consumer: KafkaConsumer, codec: AvroCodec, tps: list[TopicPartition]
+) -> Iterator[LoggedEvent]:
+    consumer.assign(tps)
+    ends = consumer.end_offsets(tps)
+    consumer.seek_to_beginning(*tps)
+    open_tps = {tp for tp in tps if consumer.position(tp) < ends[tp]}
+    while open_tps:
+        for tp, records in consumer.poll(timeout_ms=500, max_records=2000).items():
             for record in records:
-                if record.offset >= end:
-                    return
+                if record.offset >= ends[tp]:
+                    break
                 try:
                     message = codec.decode(record.value)
                 except DecodeError:
                     continue  # the projection already dead-lettered it; history skips it
                 yield LoggedEvent(message, record.partition, record.offset, record.timestamp)
+        for tp in list(open_tps):
+            if consumer.position(tp) >= ends[tp]:
+                open_tps.discard(tp)
+                consumer.pause(tp)

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streams.saga_settings import SagaSettings, parse_agents
+
 DEFAULT_KAFKA = "127.0.0.1:19092"
 DEFAULT_REDIS = "redis://127.0.0.1:16379/0"
 
@@ -44,6 +46,16 @@ def _env_float(env: dict[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _saga_fields(env: dict[str, str]) -> dict:
+    try:
+        return {
+            "saga": SagaSettings.from_env(env),
+            "agents": parse_agents(env.get("ORDERFLOW_AGENTS")),
+        }
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the variable."""
 
@@ -70,9 +82,14 @@ class Settings:
     kafka_version: str = "4.1.1"
     store: str = "memory://"
     processing_guarantee: str = "exactly_once"
+    commit_interval: float = 0.5
     # Downloaded artefacts (the Kafka jars) live outside the work tree and the data dir,
     # so they survive `git clean` and are shared by every data dir and test run.
     cache_dir: Path = field(default_factory=_default_cache_dir)
+    # Saga timeouts, retries and participant failure injection (streams/saga_settings.py).
+    saga: SagaSettings = field(default_factory=SagaSettings)
+    # ORDERFLOW_AGENTS: the agent groups this worker runs; empty runs every one.
+    agents: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -109,7 +126,9 @@ class Settings:
             kafka_version=env.get("ORDERFLOW_KAFKA_VERSION") or "4.1.1",
             store=env.get("ORDERFLOW_STORE") or "memory://",
             processing_guarantee=guarantee,
+            commit_interval=_env_float(env, "ORDERFLOW_COMMIT_INTERVAL", 0.5),
             cache_dir=Path(env.get("ORDERFLOW_CACHE_DIR") or _default_cache_dir()).expanduser(),
+            **_saga_fields(env),
         )
 
     # Names derived from the namespace -------------------------------------------------
@@ -121,6 +140,16 @@ class Settings:
     @property
     def app_id(self) -> str:
         return f"orderflow-{self.namespace}" if self.namespace else "orderflow"
+
+    def runs(self, group: str) -> bool:
+        """Whether this worker runs the agent group ``group`` (see ``ORDERFLOW_AGENTS``)."""
+        return not self.agents or group in self.agents
+
+    @property
+    def worker_app_id(self) -> str:
+        """The Faust app id (and consumer group) of this worker: a worker running only some
+        agents is its own app, because Faust spreads all of an app's topics over its workers."""
+        return "-".join((self.app_id, *self.agents)) if self.agents else self.app_id
 
     @property
     def redis_prefix(self) -> str:

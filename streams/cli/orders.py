@@ -8,11 +8,12 @@ from decimal import Decimal, InvalidOperation
 import click
 
 from processors.orders.domain import fold
+from processors.orders.handling import order_from_snapshot
 from streams.admin import KafkaUnavailable
 from streams.cli.output import emit_json, fail, table
 from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
-from streams.eventlog import read_order_events
+from streams.eventlog import latest_snapshot, read_order_events
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
 from streams.timeparse import TimeParseError, from_millis, parse_time, to_millis
@@ -178,6 +179,22 @@ def history(settings: Settings, order_id: str, as_json: bool) -> None:
         click.echo(table(rows, ["occurred_at", "type", "version", "partition", "offset"]))
 
 
+def _fold_state(settings: Settings, order_id: str, cutoff):
+    """The order folded from the log: latest snapshot + later events, or (as of a past
+    time) every event up to it. Never read from the aggregate's mutable table."""
+    codec = AvroCodec(SchemaStore.load())
+    events = _history(settings, order_id)
+    if cutoff is not None:
+        events = [e for e in events if e.message["occurred_at"] <= to_millis(cutoff)]
+        return fold(e.message for e in events), f"kafka-log ({len(events)} events)"
+    snapshot = latest_snapshot(settings, codec, order_id)
+    if snapshot is None:
+        return fold(e.message for e in events), f"kafka-log ({len(events)} events)"
+    tail = [e.message for e in events if e.message["version"] > snapshot["version"]]
+    source = f"kafka-log (snapshot v{snapshot['version']} + {len(tail)} events)"
+    return fold(tail, order_from_snapshot(snapshot)), source
+
+
 @orders.command("show")
 @click.argument("order_id")
 @click.option(
@@ -191,16 +208,13 @@ def show(settings: Settings, order_id: str, as_of: str | None, as_json: bool) ->
         cutoff = parse_time(as_of) if as_of else None
     except TimeParseError as exc:
         fail(str(exc))
-    events = _history(settings, order_id)
-    if cutoff is not None:
-        events = [e for e in events if e.message["occurred_at"] <= to_millis(cutoff)]
-    state = fold(e.message for e in events)
+    state, source = _fold_state(settings, order_id, cutoff)
     if state is None:
         when = f" as of {cutoff.isoformat()}" if cutoff else ""
         fail(f"order {order_id} did not exist{when}")
     out = {
         **state.to_dict(),
-        "source": "kafka-log",
+        "source": source,
         "as_of": cutoff.isoformat() if cutoff else None,
     }
     if as_json:

@@ -1,0 +1,135 @@
+"""The order commands as a user runs them: `orderflow orders ...` against a running worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from streams.admin import create_topics, delete_namespace_topics
+from streams.settings import Settings
+from tests.support import eventually, start_worker, worker_env
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("orders-cli")
+    env = worker_env(tmp, ORDERFLOW_SNAPSHOT_EVERY="2")
+    settings = Settings.from_env(env)
+    create_topics(settings)
+    worker = start_worker(env, tmp)
+    yield env
+    worker.stop()
+    delete_namespace_topics(settings)
+
+
+def orderflow(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def ok_json(env: dict, *args: str) -> dict:
+    done = orderflow(env, *args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def history_of(env: dict, order_id: str) -> dict:
+    done = orderflow(env, "orders", "history", order_id, "--json")
+    return json.loads(done.stdout) if done.returncode == 0 else {"events": []}
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def test_lifecycle_history_and_time_travel(running):
+    env = running
+    created = ok_json(
+        env, "orders", "create", "--user", "alice", "--item", "SKU-1:2:12.50", "--item", "SKU-2:1:3"
+    )
+    assert created["status"] == "accepted" and created["version"] == 1
+    order_id = created["order_id"]
+    time.sleep(0.01)  # distinct millisecond timestamps around each step, not synchronisation
+    after_create = now_iso()
+    assert ok_json(env, "orders", "confirm", order_id)["version"] == 2
+    after_confirm = now_iso()
+    shipped = ok_json(env, "orders", "ship", order_id, "--tracking-number", "TRK-9")
+    assert shipped["version"] == 3
+
+    refused = orderflow(env, "orders", "cancel", order_id, "--reason", "too late", "--json")
+    assert refused.returncode != 0
+    body = json.loads(refused.stdout)
+    assert body["status"] == "rejected" and body["reason"] and body["version"] == 3
+
+    # The outcome can be seen before the transaction holding the events commits.
+    history = eventually(
+        lambda: len((h := history_of(env, order_id))["events"]) == 3 and h,
+        timeout=30,
+        what="three events in the log",
+    )
+    assert history["source"] == "kafka-log"
+    assert [e["type"] for e in history["events"]] == [
+        "OrderCreated",
+        "OrderConfirmed",
+        "OrderShipped",
+    ]
+    assert [e["version"] for e in history["events"]] == [1, 2, 3]
+
+    now = ok_json(env, "orders", "show", order_id)
+    assert now["status"] == "shipped" and now["total_cents"] == 2800
+    assert "snapshot v2" in now["source"]  # ORDERFLOW_SNAPSHOT_EVERY=2
+    assert ok_json(env, "orders", "show", order_id, "--as-of", after_create)["status"] == "pending"
+    assert (
+        ok_json(env, "orders", "show", order_id, "--as-of", after_confirm)["status"] == "confirmed"
+    )
+
+
+def test_expected_version_conflict_is_rejected_with_current_version(running):
+    created = ok_json(running, "orders", "create", "--user", "bob", "--item", "SKU-3:1:1")
+    done = orderflow(
+        running,
+        "orders",
+        "cancel",
+        created["order_id"],
+        "--reason",
+        "x",
+        "--expected-version",
+        "7",
+        "--json",
+    )
+    assert done.returncode != 0
+    assert "version 1" in json.loads(done.stdout)["reason"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["orders", "create", "--user", "u", "--item", "SKU-1:two:1"], "QTY must be an integer"),
+        (["orders", "create", "--user", "u", "--item", "SKU-1"], "SKU:QTY:PRICE"),
+        (["orders", "create", "--user", "u", "--item", "SKU-1:1:1.005"], "two decimals"),
+        (["orders", "show", "x", "--as-of", "yesterday"], "cannot read time"),
+    ],
+)
+def test_bad_arguments_fail_with_one_line(running, args, fragment):
+    done = orderflow(running, *args)
+    assert done.returncode != 0
+    assert fragment in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_rejected_create_says_why(running):
+    done = orderflow(running, "orders", "create", "--user", "u", "--item", "SKU-1:0:1", "--json")
+    assert done.returncode != 0
+    assert json.loads(done.stdout)["reason_code"] == "bad_quantity"
