@@ -26,6 +26,11 @@ def cli(ctx: click.Context, verbose: int) -> None:
 def _register() -> None:
     # Imported here so `orderflow --help` stays fast and each concern owns its module.
     from streams.cli import demo, orders, schemas, stack, topics, worker
+    from streams.cli.analytics import analytics
+    from streams.cli.deadletters import dead_letters
+    from streams.cli.lag import lag
+    from streams.cli.read_orders import get as _orders_get  # noqa: F401 - adds `orders get|list`
+    from streams.cli.verify import verify
 
     cli.add_command(stack.stack)
     cli.add_command(topics.topics)
@@ -33,6 +38,10 @@ def _register() -> None:
     cli.add_command(demo.demo)
     cli.add_command(orders.orders)
     cli.add_command(schemas.schemas)
+    cli.add_command(analytics)
+    cli.add_command(verify)
+    cli.add_command(lag)
+    cli.add_command(dead_letters)
 
 
 def main() -> None:

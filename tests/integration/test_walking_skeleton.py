@@ -6,6 +6,10 @@ message is still processed.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from sinks import redis_queries
@@ -77,3 +81,25 @@ def test_order_reaches_both_read_models_and_bad_bytes_go_to_dead_letters(pipelin
     assert parked.value == b"\x00\x01 definitely not avro"
     assert headers[SOURCE_TOPIC].decode() == settings.topic("orders.commands")
     assert b"marker" in headers[REASON].lower() or b"short" in headers[REASON].lower()
+
+
+def test_dead_letters_cli_shows_the_reason(pipeline):
+    settings, client, worker = pipeline
+    client.send_raw(b"k", b"\xc3\x01garbage")
+    client.flush()
+    env = dict(worker.env)
+
+    def listed():
+        done = subprocess.run(
+            [sys.executable, "-m", "streams.cli.main", "dead-letters", "list", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["dead_letters"]
+
+    [row] = eventually(listed, what="the dead letter to be listed")
+    assert row["source"].startswith(settings.topic("orders.commands"))
+    assert row["reason"] and row["bytes"] == 9
