@@ -109,3 +109,20 @@ def count_orders(client: Client, db: str, correlation_id: str | None = None) -> 
 def count_events(client: Client, db: str) -> list[dict]:
     """``[{"events": n}]``: distinct events stored (redelivered copies collapsed)."""
     return _rows(client, "SELECT count() AS events FROM {db:Identifier}.order_events FINAL", db=db)
+
+
+def order_summaries(client: Client, db: str) -> list[dict]:
+    """Every order's current state with its number of distinct stored events (for
+    ``orderflow verify``): order_id, version, status, user_id, total_cents, events."""
+    return _rows(
+        client,
+        """SELECT o.order_id AS order_id, o.version AS version, o.status AS status,
+                  o.user_id AS user_id, o.total_cents AS total_cents,
+                  ifNull(e.events, 0) AS events
+           FROM {db:Identifier}.orders_current AS o
+           LEFT JOIN (SELECT order_id, count() AS events
+                      FROM {db:Identifier}.order_events FINAL GROUP BY order_id) AS e
+           ON o.order_id = e.order_id
+           ORDER BY order_id""",
+        db=db,
+    )

@@ -10,6 +10,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.insert import InsertContext
 
 from processors.projections.clickhouse_orders import HANDLERS, Row
+from processors.projections.clickhouse_sagas import HANDLERS as SAGA_HANDLERS
 from sinks.clickhouse_schema import ensure_schema
 
 _MAX_TOKEN = 200
@@ -48,7 +49,7 @@ class ClickHouseSink:
     ``sinks.clickhouse_schema``).
     """
 
-    handlers = HANDLERS
+    handlers = {**HANDLERS, **SAGA_HANDLERS}
 
     def __init__(self, client: Client, database: str) -> None:
         self._client = client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -82,5 +83,27 @@ def delete_namespace_topics(settings: Settings) -> list[str]:
         if doomed:
             admin.delete_topics(doomed)
         return doomed
+    finally:
+        admin.close()
+
+
+def create_changelog_topics(settings: Settings, changelogs: Iterable[tuple[str, int]]) -> None:
+    """Create the (compacted) changelog topics of a worker's tables, given as (full topic
+    name, partitions), before the worker starts.
+
+    Faust creates them itself at startup, but one created moments before the first
+    rebalance can be missing from the consumer's metadata; the agent using that table then
+    crashes with PartitionsMismatch ("changelog topic ... has 0 partitions").
+    """
+    admin = admin_client(settings)
+    try:
+        existing = set(admin.list_topics())
+        for name, partitions in changelogs:
+            if name in existing:
+                continue
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(
+                    [NewTopic(name, partitions, 1, topic_configs={"cleanup.policy": "compact"})]
+                )
     finally:
         admin.close()

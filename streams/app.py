@@ -20,17 +20,19 @@ from streams import topics as specs
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
 from streams.local_state import discard_unclean_state, mark_clean_shutdown
+from streams.saga_app import SagaWiring
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
 from streams.web import register_views
 
 settings = Settings.from_env()
 codec = AvroCodec(SchemaStore.load())
-faust_dir = settings.data_dir / "faust" / settings.app_id
+# A worker running only some agents (ORDERFLOW_AGENTS) is an app of its own.
+faust_dir = settings.data_dir / "faust" / settings.worker_app_id
 faust_dir.mkdir(parents=True, exist_ok=True)
 
 app = faust.App(
-    settings.app_id,
+    settings.worker_app_id,
     broker=f"kafka://{settings.kafka_bootstrap_servers}",
     store=settings.store,
     topic_partitions=specs.ORDER_PARTITIONS,
@@ -85,26 +87,38 @@ def _table(name: str) -> faust.Table:
     return app.Table(name, partitions=specs.ORDER_PARTITIONS)
 
 
-order_by_id = _table("order_by_id")
-outcome_by_command = _table("outcome_by_command")
-
 dead_letters = DeadLetters(dead_letter_topic)
 
-apply_order_commands = build_order_agent(
-    app,
-    commands=order_commands,
-    events=order_events,
-    results=command_results,
-    snapshots=order_snapshots,
-    order_by_id=order_by_id,
-    outcome_by_command=outcome_by_command,
-    codec=codec,
-    dead_letters=dead_letters,
-    snapshot_every=settings.snapshot_every,
-)
+if settings.runs("orders"):
+    order_by_id = _table("order_by_id")
+    outcome_by_command = _table("outcome_by_command")
+    apply_order_commands = build_order_agent(
+        app,
+        commands=order_commands,
+        events=order_events,
+        results=command_results,
+        snapshots=order_snapshots,
+        order_by_id=order_by_id,
+        outcome_by_command=outcome_by_command,
+        codec=codec,
+        dead_letters=dead_letters,
+        snapshot_every=settings.snapshot_every,
+    )
 
-projection_agents = build_projection_agents(
-    app, source=order_events, codec=codec, dead_letters=dead_letters, settings=settings
-)
+if settings.runs("projections"):
+    # One subscription for every projected topic (order events and saga timelines).
+    projected = app.topic(
+        *(settings.topic(spec.name) for spec in specs.PROJECTED_TOPICS),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    projection_agents = build_projection_agents(
+        app, source=projected, codec=codec, dead_letters=dead_letters, settings=settings
+    )
+
+# The fulfilment saga: participants, orchestrator (or choreography), timer, views.
+saga = SagaWiring(app, settings, codec, dead_letters, _topic).build()
 
 register_views(app, settings)

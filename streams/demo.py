@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import redis
@@ -21,6 +21,7 @@ import redis
 from sinks import redis_queries
 from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
+from streams.demo_saga import demo_worker_env, saga_outcomes
 from streams.settings import Settings
 
 SKUS = [f"SKU-{n:03d}" for n in range(1, 41)]
@@ -37,6 +38,7 @@ class DemoSummary:
     seconds: float
     events_per_second: float
     worker_log: str
+    saga_outcomes: dict[str, int] = field(default_factory=dict)
 
 
 def demo_orders(count: int, correlation_id: str, seed: int = 7):
@@ -125,7 +127,11 @@ def wait_until(check: Callable[[], bool], timeout: float) -> bool:
 def run_demo(settings: Settings, codec: AvroCodec, orders: int, timeout: float, progress):
     """Send ``orders`` orders through a fresh worker and report what reached the read models."""
     correlation_id = f"demo-{uuid.uuid4().hex[:8]}"
-    worker = WorkerProcess(settings, settings.data_dir / "logs" / "demo-worker.log")
+    worker = WorkerProcess(
+        settings,
+        settings.data_dir / "logs" / "demo-worker.log",
+        env=demo_worker_env(dict(os.environ)),  # declines, out-of-stock, unshippable
+    )
     client = CommandClient(settings, codec)
     store = redis.Redis.from_url(settings.redis_url)
     worker.start()
@@ -173,6 +179,7 @@ def run_demo(settings: Settings, codec: AvroCodec, orders: int, timeout: float, 
             seconds=round(seconds, 2),
             events_per_second=round(events / seconds, 1) if seconds else 0.0,
             worker_log=str(worker.log_path),
+            saga_outcomes=saga_outcomes(settings, ids, timeout),
         )
     finally:
         client.close()

@@ -14,7 +14,7 @@ from typing import Any
 import faust
 import redis
 
-from sinks import clickhouse_queries, redis_queries
+from sinks import clickhouse_queries, clickhouse_saga_queries, redis_queries
 from sinks.clickhouse_client import connect_clickhouse
 from streams.settings import Settings
 
@@ -24,6 +24,8 @@ ANALYTICS = {
     "top-skus": clickhouse_queries.top_skus,
     "cancellations": clickhouse_queries.cancellation_reasons,
     "count": clickhouse_queries.count_orders,
+    "sagas": clickhouse_saga_queries.saga_step_stats,
+    "order-summaries": clickhouse_queries.order_summaries,
 }
 
 

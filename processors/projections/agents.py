@@ -73,7 +73,7 @@ def build_projection_agent(
     @app.agent(source, name="project_read_models")
     async def project_read_models(stream):
         sinks = [await asyncio.to_thread(make) for make in sink_factories]
-        log.info("projecting %s into %d read models", source.get_topic_name(), len(sinks))
+        log.info("projecting %s into %d read models", ", ".join(source.topics), len(sinks))
         try:
             async for batch in stream.take_events(settings.batch_size, settings.batch_seconds):
                 events = await decode_batch(batch, codec, dead_letters)

@@ -42,6 +42,8 @@ def demo(settings: Settings, orders: int, timeout: float, as_json: bool) -> None
             f"orders found in ClickHouse: {summary.orders_in_clickhouse}\n"
             f"end to end: {summary.seconds}s, {summary.events_per_second} events/s "
             "(command sent to both read models updated)\n"
+            f"saga outcomes: {summary.saga_outcomes} (declined payments, out-of-stock and "
+            "unshippable items are compensated)\n"
             f"worker log: {summary.worker_log}"
         )
     if summary.orders_in_redis != summary.orders_accepted or (

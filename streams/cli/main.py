@@ -25,11 +25,13 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 def _register() -> None:
     # Imported here so `orderflow --help` stays fast and each concern owns its module.
-    from streams.cli import demo, orders, schemas, stack, topics, worker
+    from streams.cli import demo, orders, saga, schemas, stack, topics, worker
     from streams.cli.analytics import analytics
+    from streams.cli.consumer_group import consumer_group
     from streams.cli.deadletters import dead_letters
     from streams.cli.lag import lag
     from streams.cli.read_orders import get as _orders_get  # noqa: F401 - adds `orders get|list`
+    from streams.cli.replay import replay
     from streams.cli.verify import verify
 
     cli.add_command(stack.stack)
@@ -38,9 +40,12 @@ def _register() -> None:
     cli.add_command(demo.demo)
     cli.add_command(orders.orders)
     cli.add_command(schemas.schemas)
+    cli.add_command(saga.saga)
     cli.add_command(analytics)
     cli.add_command(verify)
     cli.add_command(lag)
+    cli.add_command(replay)
+    cli.add_command(consumer_group)
     cli.add_command(dead_letters)
 
 

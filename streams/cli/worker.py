@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from streams.admin import KafkaUnavailable, create_topics
+from streams.admin import KafkaUnavailable, create_changelog_topics, create_topics
 from streams.cli.output import fail
 from streams.settings import Settings
 
@@ -31,6 +31,15 @@ def worker(settings: Settings, loglevel: str) -> None:
     except KafkaUnavailable as exc:
         fail(str(exc))
     from streams.app import app  # imported late: building the app reads settings and schemas
+
+    # Table changelogs exist before the first rebalance (see create_changelog_topics).
+    create_changelog_topics(
+        settings,
+        [
+            (table.changelog_topic.get_topic_name(), table.partitions or app.conf.topic_partitions)
+            for table in app.tables.values()
+        ],
+    )
 
     sys.argv = ["orderflow", "worker", "-l", loglevel, "--web-port", str(settings.web_port)]
     app.main()

@@ -1,0 +1,107 @@
+"""Consume-and-project loops over a filled ``orders.events``, timed.
+
+Every loop reads the whole topic from the beginning with aiokafka (read_committed, as
+Faust does) up to the end offsets taken at the start. The baseline only decodes; the
+projection loops then do what the live agent ``project_read_models`` does with each
+batch: build ``SourceEvent``s and ``await asyncio.gather(feed_until_written(...))`` on
+its sinks (``processors.projections.agents``), i.e. the same ``project``/``feed`` code
+and the same sink classes, batched by the worker's batch size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from processors.projections.agents import feed_until_written
+from processors.projections.position import SourceEvent
+from streams.codec import AvroCodec
+from streams.settings import Settings
+from streams.topics import ORDER_EVENTS
+
+
+@dataclass(frozen=True)
+class LoopResult:
+    name: str
+    events: int
+    seconds: float
+    batch_size: int
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+async def _consume(
+    settings: Settings, codec: AvroCodec, batch_size: int, batch_seconds: float, on_batch
+) -> int:
+    topic = settings.topic(ORDER_EVENTS.name)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        # The bench created the topic from its spec (an assign-only aiokafka consumer
+        # has no metadata to ask).
+        tps = [TopicPartition(topic, p) for p in range(ORDER_EVENTS.partitions)]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.seek_to_beginning(*tps)
+        remaining = {tp for tp in tps if ends[tp] > 0}
+        count = 0
+        while remaining:
+            fetched = await consumer.getmany(
+                *remaining, timeout_ms=int(batch_seconds * 1000), max_records=batch_size
+            )
+            batch = []
+            for tp, records in fetched.items():
+                if records and records[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)  # the bench's producer is not transactional:
+                    # offsets are contiguous and the last record sits at end - 1
+                for record in records:
+                    if record.offset < ends[tp]:
+                        message = codec.decode(record.value)
+                        batch.append(
+                            SourceEvent(
+                                message, tp.topic, tp.partition, record.offset, record.timestamp
+                            )
+                        )
+            if batch:
+                await on_batch(batch)
+                count += len(batch)
+        return count
+    finally:
+        await consumer.stop()
+
+
+async def _nothing(batch: Sequence[SourceEvent]) -> None:
+    return None
+
+
+def run_loop(
+    name: str,
+    settings: Settings,
+    codec: AvroCodec,
+    sink_factories: Sequence[Callable[[], object]],
+    batch_size: int,
+) -> LoopResult:
+    """Time one pass over the topic feeding the sinks the factories build (none: the
+    decode-only baseline). Sinks are built before the clock starts."""
+    sinks = [make() for make in sink_factories]
+
+    async def project(batch: Sequence[SourceEvent]) -> None:
+        await asyncio.gather(*(feed_until_written(sink, batch) for sink in sinks))
+
+    on_batch = project if sinks else _nothing
+    started = time.perf_counter()
+    events = asyncio.run(_consume(settings, codec, batch_size, settings.batch_seconds, on_batch))
+    seconds = time.perf_counter() - started
+    for sink in sinks:
+        sink.close()
+    return LoopResult(name, events, seconds, batch_size)

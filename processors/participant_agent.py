@@ -1,0 +1,73 @@
+"""The loop every saga participant runs: decode, maybe misbehave on purpose, apply, reply.
+
+The participant's ``apply`` (its ``agent`` module) updates its tables and returns the
+reply; this loop sends it. Table writes go to the changelog in the consuming partition's
+transaction; a reply sent outside that transaction (another partition group, or a topic
+this worker does not consume) is at-least-once instead, which is safe because a
+participant's answer is a pure function of its committed state and the command: a
+command re-processed after a crash gets an identical reply (same event id), and the
+saga ignores a reply it has already taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import faust
+
+from streams.codec import AvroCodec, DecodeError
+from streams.deadletter import DeadLetters
+from streams.messages import Message
+
+log = logging.getLogger(__name__)
+
+Apply = Callable[[Message, int], Message]
+SendReply = Callable[[Message], Awaitable[None]]
+
+
+def build_participant_agent(
+    app: faust.App,
+    *,
+    name: str,
+    commands: faust.TopicT,
+    accepts: frozenset[str],
+    apply: Apply,
+    send_reply: SendReply,
+    codec: AvroCodec,
+    dead_letters: DeadLetters,
+    delay_ms: int = 0,
+    silent: tuple[str, ...] = (),
+):
+    """Register agent ``name`` on ``commands`` and return it."""
+
+    async def handle(event: faust.EventT) -> None:
+        try:
+            command = codec.decode(event.value)
+        except DecodeError as exc:
+            await dead_letters.park(event, exc.reason, exc.fingerprint)
+            return
+        if command.name not in accepts:
+            await dead_letters.park(event, f"{command.name} is not a {name} command")
+            return
+        if command.name in silent:
+            # Failure injection: behave like a participant that is down.
+            log.warning("%s: silently dropping %s for %s", name, command.name, command["order_id"])
+            return
+        if delay_ms:
+            await asyncio.sleep(delay_ms / 1000)
+        try:
+            reply = apply(command, int(time.time() * 1000))
+        except (KeyError, TypeError, ValueError) as exc:
+            await dead_letters.park(event, f"cannot apply {command.name}: {exc!r}")
+            return
+        await send_reply(reply)
+
+    @app.agent(commands, name=name)
+    async def participant(stream):
+        async for event in stream.events():
+            await handle(event)
+
+    return participant

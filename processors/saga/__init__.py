@@ -1,0 +1,1 @@
+"""The order-fulfilment saga: orchestrator state machine, choreography, agents."""

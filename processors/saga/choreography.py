@@ -1,0 +1,162 @@
+"""Choreography (``SAGA_MODE=choreography``): the same outcomes by events alone. Pure.
+
+No one steers. Each service reacts to the others' events with its own command, which
+its participant agent (the same one the orchestrator uses, with the same idempotency
+keys) carries out:
+
+    OrderCreated          -> payment   charges
+    PaymentCharged        -> inventory reserves
+    InventoryReserved     -> shipping  schedules
+    ShipmentScheduled     -> orders    confirm
+    PaymentDeclined       -> orders    cancel
+    InventoryReservationFailed -> payment refunds
+    ShipmentFailed        -> inventory releases
+    InventoryReleased     -> payment   refunds
+    PaymentRefunded       -> orders    cancel
+
+A reacting service remembers the order's facts (amount, items, customer) from
+``OrderCreated``; an event that overtakes its ``OrderCreated`` waits in the same memory.
+The observer (``observe``) folds every event into the same saga timeline the
+orchestrator keeps, so ``orderflow saga``, ClickHouse and the notification work alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processors.saga.commands import command_for
+from processors.saga.decide import Recorder
+from processors.saga.state import (
+    COMPENSATED,
+    COMPENSATING,
+    COMPLETED,
+    RUNNING,
+    Saga,
+    saga_id_for,
+)
+from streams.messages import Message
+
+# Event -> (reacting service, the step it takes).
+REACTIONS: dict[str, tuple[str, str]] = {
+    "OrderCreated": ("payment", "charge"),
+    "PaymentCharged": ("inventory", "reserve"),
+    "InventoryReserved": ("shipping", "schedule"),
+    "ShipmentScheduled": ("orders", "confirm"),
+    "PaymentDeclined": ("orders", "cancel_order"),
+    "InventoryReservationFailed": ("payment", "refund"),
+    "ShipmentFailed": ("inventory", "release"),
+    "InventoryReleased": ("payment", "refund"),
+    "PaymentRefunded": ("orders", "cancel_order"),
+}
+
+
+def facts_of(created: Message) -> dict[str, Any]:
+    """What a reacting service remembers of an order."""
+    body = created.body
+    return {
+        "order_id": body["order_id"],
+        "correlation_id": body["correlation_id"],
+        "user_id": body["user_id"],
+        "amount_cents": body["total_cents"],
+        "currency": body["currency"],
+        "items": [{"sku": i["sku"], "quantity": int(i["quantity"])} for i in body["items"]],
+        "waiting": [],
+    }
+
+
+def react(service: str, memory: dict | None, event: Message, now_ms: int):
+    """``(memory after, commands)`` for ``service`` reading ``event``."""
+    if event.name == "OrderCreated":
+        waiting = (memory or {}).get("waiting", [])
+        memory = {**facts_of(event), "waiting": []}
+        commands = _command(service, memory, event, now_ms)
+        for name, body in waiting:
+            commands += _command(service, memory, Message(name, body), now_ms)
+        return memory, commands
+    if REACTIONS.get(event.name, ("",))[0] != service:
+        return memory, []
+    if memory is None or "order_id" not in memory:
+        # Overtook its OrderCreated: wait for it.
+        waiting = [*(memory or {}).get("waiting", []), (event.name, event.body)]
+        return {"waiting": waiting}, []
+    return memory, _command(service, memory, event, now_ms)
+
+
+def _command(service: str, memory: dict, event: Message, now_ms: int) -> list[Message]:
+    reacting, step = REACTIONS.get(event.name, ("", ""))
+    if reacting != service:
+        return []
+    saga = Saga(
+        saga_id=saga_id_for(memory["order_id"]),
+        order_id=memory["order_id"],
+        mode="choreography",
+        correlation_id=memory["correlation_id"],
+        user_id=memory["user_id"],
+        amount_cents=memory["amount_cents"],
+        currency=memory["currency"],
+        items=tuple(memory["items"]),
+        reason=event.get("reason") or "",
+    )
+    sent = Message(
+        "SagaStepRecorded",
+        {"outcome": "sent", "step": step, "attempt": 1, "occurred_at": now_ms},
+    )
+    command = command_for(saga, sent)
+    return [command] if command is not None else []
+
+
+# The observer ---------------------------------------------------------------------------
+
+# Event -> (step, outcome) on the timeline.
+OBSERVED = {
+    "PaymentCharged": ("charge", "succeeded"),
+    "PaymentDeclined": ("charge", "failed"),
+    "InventoryReserved": ("reserve", "succeeded"),
+    "InventoryReservationFailed": ("reserve", "failed"),
+    "ShipmentScheduled": ("schedule", "succeeded"),
+    "ShipmentFailed": ("schedule", "failed"),
+    "InventoryReleased": ("release", "succeeded"),
+    "PaymentRefunded": ("refund", "succeeded"),
+    "OrderConfirmed": ("confirm", "succeeded"),
+    "OrderCancelled": ("cancel_order", "succeeded"),
+}
+
+
+def observe(saga: Saga | None, event: Message, now_ms: int) -> list[Message]:
+    """The timeline records ``event`` adds to the observed saga."""
+    rec = Recorder(saga, now_ms, event.get("event_id") or "", "choreography")
+    if event.name == "OrderCreated":
+        if saga is None:
+            body = event.body
+            items = [{"sku": i["sku"], "quantity": int(i["quantity"])} for i in body["items"]]
+            rec.add(
+                "SagaStarted", saga_id_for(body["order_id"]), body["order_id"],
+                body["correlation_id"], mode="choreography", user_id=body["user_id"],
+                amount_cents=body["total_cents"], currency=body["currency"], items=items,
+            )  # fmt: skip
+        return rec.records
+    if saga is None or event.name not in OBSERVED or saga.status in (COMPLETED, COMPENSATED):
+        return []
+    step, outcome = OBSERVED[event.name]
+    if any(e["step"] == step and e["outcome"] == outcome for e in saga.timeline):
+        return []  # a duplicate delivery
+    failing = outcome == "failed" or saga.status == COMPENSATING
+    state = COMPENSATING if failing else RUNNING
+    reply = {"reply": event.name, "reason": event.get("reason") or "", "attempt": 1}
+    rec.step(step, outcome, state, **reply)
+    if event.name == "OrderConfirmed":
+        rec.step("saga", "completed", COMPLETED, attempt=0)
+        _notify(rec, "order_confirmed", "Your order is confirmed and will ship soon.")
+    elif event.name == "OrderCancelled":
+        rec.step("saga", "compensated", COMPENSATED, attempt=0, reason=event.get("reason") or "")
+        _notify(rec, "order_cancelled", f"Your order was cancelled: {event.get('reason')}.")
+    return rec.records
+
+
+def _notify(rec: Recorder, kind: str, message: str) -> None:
+    s = rec.saga
+    if kind not in s.notified:
+        rec.add(
+            "CustomerNotified", s.saga_id, s.order_id, s.correlation_id,
+            user_id=s.user_id, kind=kind, message=message,
+        )  # fmt: skip

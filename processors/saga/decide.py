@@ -1,0 +1,205 @@
+"""The orchestrator's ``decide``: a trigger (an order event, a participant's reply, an
+overdue deadline) and the saga's state in, the saga's new records out. Pure, no Faust.
+
+Forward: charge -> reserve -> schedule -> confirm, then the customer is notified. A step
+that fails, or times out after ``max_attempts`` sendings, starts the compensation: undo
+what happened (and what may have happened), newest first, then cancel the order. A
+compensation that keeps timing out parks the saga as ``needs_attention``. Replies that do
+not answer the step in flight (duplicates, late answers to a step given up on) change
+nothing; compensating a step given up on is what makes a late effect harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from processors.saga.state import (
+    COMMAND,
+    COMPENSATED,
+    COMPENSATING,
+    COMPLETED,
+    FORWARD,
+    NEEDS_ATTENTION,
+    RUNNING,
+    Saga,
+    evolve,
+    idempotency_key,
+    record_id,
+    saga_id_for,
+)
+from streams.messages import Message
+
+# Reply event -> (the step it answers, whether the step succeeded).
+REPLIES = {
+    "PaymentCharged": ("charge", True),
+    "PaymentDeclined": ("charge", False),
+    "InventoryReserved": ("reserve", True),
+    "InventoryReservationFailed": ("reserve", False),
+    "ShipmentScheduled": ("schedule", True),
+    "ShipmentFailed": ("schedule", False),
+    "OrderConfirmed": ("confirm", True),
+    "PaymentRefunded": ("refund", True),
+    "InventoryReleased": ("release", True),
+    "ShipmentCancelled": ("cancel_shipment", True),
+}
+TRIGGERS = frozenset({*REPLIES, "OrderCreated", "OrderCancelled", "SagaDeadlineReached"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempt n of a step times out ``step_timeout_ms * backoff**(n-1)`` after sending."""
+
+    step_timeout_ms: int = 10_000
+    max_attempts: int = 3
+    backoff: float = 2.0
+
+    def deadline(self, now_ms: int, attempt: int) -> int:
+        return now_ms + int(self.step_timeout_ms * self.backoff ** (attempt - 1))
+
+
+class Recorder:
+    """Collects records, folding each one at once so the next sees the new state."""
+
+    def __init__(self, saga: Saga | None, now_ms: int, cause: str, mode: str) -> None:
+        self.saga, self.now, self.cause, self.mode = saga, now_ms, cause, mode
+        self.records: list[Message] = []
+
+    def add(self, name: str, saga_id: str, order_id: str, correlation_id: str, **body):
+        version = (self.saga.version if self.saga else 0) + 1
+        envelope = {
+            "event_id": record_id(saga_id, version),
+            "order_id": order_id,
+            "version": version,
+            "occurred_at": self.now,
+            "correlation_id": correlation_id,
+            "causation_id": self.cause,
+            "saga_id": saga_id,
+        }
+        record = Message(name, {**envelope, **body})
+        self.saga = evolve(self.saga, record)
+        self.records.append(record)
+
+    def step(self, step: str, outcome: str, state: str, **body) -> None:
+        s = self.saga
+        body = {"command": COMMAND.get(step, ""), "reason": "", "attempt": s.attempt, **body}
+        self.add(
+            "SagaStepRecorded", s.saga_id, s.order_id, s.correlation_id,
+            mode=s.mode, step=step, outcome=outcome, saga_state=state, **body,
+        )  # fmt: skip
+
+
+def decide(saga: Saga | None, trigger: Message, now_ms: int, policy: RetryPolicy) -> list[Message]:
+    """The records ``trigger`` adds to ``saga`` (possibly none)."""
+    cause = trigger.get("event_id") or f"deadline:{trigger.get('step')}:{trigger.get('attempt')}"
+    rec = Recorder(saga, now_ms, cause, "orchestration")
+    name = trigger.name
+    if name == "OrderCreated":
+        if saga is None:
+            _start(rec, trigger, policy)
+    elif saga is None or saga.status in (COMPENSATED, NEEDS_ATTENTION):
+        pass  # nothing to steer: unknown order, or a saga that is over
+    elif name == "OrderCancelled":
+        _on_order_cancelled(rec, trigger, policy)
+    elif name == "SagaDeadlineReached":
+        _on_deadline(rec, trigger, policy)
+    elif name in REPLIES:
+        _on_reply(rec, trigger, policy)
+    return rec.records
+
+
+def _start(rec: Recorder, created: Message, policy: RetryPolicy) -> None:
+    body = created.body
+    items = [{"sku": i["sku"], "quantity": int(i["quantity"])} for i in body["items"]]
+    saga_id = saga_id_for(body["order_id"])
+    rec.add(
+        "SagaStarted", saga_id, body["order_id"], body["correlation_id"],
+        mode=rec.mode, user_id=body["user_id"], amount_cents=body["total_cents"],
+        currency=body["currency"], items=items,
+    )  # fmt: skip
+    _send(rec, "charge", 1, RUNNING, policy)
+
+
+def _send(rec: Recorder, step: str, attempt: int, state: str, policy: RetryPolicy) -> None:
+    deadline = policy.deadline(rec.now, attempt)
+    rec.step(step, "sent", state, attempt=attempt, deadline_at=deadline)
+
+
+def _answers(saga: Saga, trigger: Message, step: str) -> bool:
+    if saga.step != step or saga.status not in (RUNNING, COMPENSATING):
+        return False
+    key = trigger.get("idempotency_key")
+    # OrderConfirmed/OrderCancelled carry no key: the step in flight is enough.
+    return key is None or key == idempotency_key(saga.saga_id, step)
+
+
+def _on_reply(rec: Recorder, reply: Message, policy: RetryPolicy) -> None:
+    step, ok = REPLIES[reply.name]
+    saga = rec.saga
+    if not _answers(saga, reply, step):
+        return
+    reason = reply.get("reason") or ""
+    if not ok:
+        rec.step(step, "failed", COMPENSATING, reply=reply.name, reason=reason)
+        _next_compensation(rec, policy)
+    elif saga.status == COMPENSATING:
+        rec.step(step, "succeeded", COMPENSATING, reply=reply.name)
+        _next_compensation(rec, policy)
+    elif step == "confirm":
+        rec.step(step, "succeeded", COMPLETED, reply=reply.name)
+        rec.step("saga", "completed", COMPLETED, attempt=0)
+        _notify(rec, "order_confirmed", "Your order is confirmed and will ship soon.")
+    else:
+        rec.step(step, "succeeded", RUNNING, reply=reply.name)
+        _send(rec, FORWARD[FORWARD.index(step) + 1], 1, RUNNING, policy)
+
+
+def _on_order_cancelled(rec: Recorder, event: Message, policy: RetryPolicy) -> None:
+    saga = rec.saga
+    reason = event.get("reason") or ""
+    if saga.step == "cancel_order" and saga.status == COMPENSATING:
+        rec.step("cancel_order", "succeeded", COMPENSATING, reply=event.name, reason=reason)
+    else:
+        rec.step("order", "order_cancelled", COMPENSATING, reply=event.name, reason=reason)
+        if saga.status == COMPENSATING and saga.step is not None:
+            return  # the compensation in flight goes on; the plan lost its cancel_order
+    _next_compensation(rec, policy)
+
+
+def _on_deadline(rec: Recorder, tick: Message, policy: RetryPolicy) -> None:
+    saga = rec.saga
+    step, attempt = tick["step"], tick["attempt"]
+    if saga.step != step or saga.attempt != attempt or saga.deadline_at is None:
+        return  # a stale tick: the step was answered or retried since
+    if rec.now < saga.deadline_at:
+        return
+    if attempt < policy.max_attempts:
+        rec.step(step, "timed_out", saga.status, reason=f"no answer to attempt {attempt}")
+        _send(rec, step, attempt + 1, saga.status, policy)
+        return
+    reason = f"{step} timed out after {attempt} attempts"
+    if saga.status == COMPENSATING:
+        rec.step(step, "needs_attention", NEEDS_ATTENTION, reason=reason)
+        return
+    rec.step(step, "timed_out", COMPENSATING, reason=reason)
+    _next_compensation(rec, policy)
+
+
+def _next_compensation(rec: Recorder, policy: RetryPolicy) -> None:
+    saga = rec.saga
+    if saga.pending:
+        _send(rec, saga.pending[0], 1, COMPENSATING, policy)
+        return
+    rec.step("saga", "compensated", COMPENSATED, attempt=0, reason=saga.reason)
+    if "order_cancelled" not in rec.saga.notified:
+        _notify(rec, "order_cancelled", f"Your order was cancelled: {saga.reason}.")
+
+
+def _notify(rec: Recorder, kind: str, message: str) -> None:
+    """The one step that cannot be undone: once per outcome (``notified`` remembers)."""
+    s = rec.saga
+    if kind in s.notified:
+        return
+    rec.add(
+        "CustomerNotified", s.saga_id, s.order_id, s.correlation_id,
+        user_id=s.user_id, kind=kind, message=message,
+    )  # fmt: skip

@@ -1,0 +1,50 @@
+"""The shipping participant's agent: ledger per order in ``shipment_by_order``."""
+
+from __future__ import annotations
+
+import faust
+
+from processors.idempotency import handle
+from processors.participant_agent import SendReply, build_participant_agent
+from processors.shipping.domain import COMMANDS, decide, evolve
+from streams.codec import AvroCodec
+from streams.deadletter import DeadLetters
+from streams.messages import Message
+
+
+def build_shipping_agent(
+    app: faust.App,
+    *,
+    commands: faust.TopicT,
+    shipment_by_order: faust.Table,
+    send_reply: SendReply,
+    unshippable: frozenset[str],
+    codec: AvroCodec,
+    dead_letters: DeadLetters,
+    delay_ms: int = 0,
+    silent: tuple[str, ...] = (),
+):
+    """Register ``schedule_and_cancel_shipments``: commands keyed by order, like its table."""
+
+    def apply(command: Message, now_ms: int) -> Message:
+        order_id = command["order_id"]
+        before = shipment_by_order.get(order_id)
+        after, reply = handle(
+            before, command, now_ms, lambda lg, c, t: decide(lg, c, t, unshippable), evolve
+        )
+        if after is not before:
+            shipment_by_order[order_id] = after
+        return reply
+
+    return build_participant_agent(
+        app,
+        name="schedule_and_cancel_shipments",
+        commands=commands,
+        accepts=COMMANDS,
+        apply=apply,
+        send_reply=send_reply,
+        codec=codec,
+        dead_letters=dead_letters,
+        delay_ms=delay_ms,
+        silent=silent,
+    )

@@ -1,0 +1,76 @@
+"""``orderflow orders get|list``: the Redis read model of orders (the query side of CQRS).
+
+Registered on the ``orders`` group of ``streams.cli.orders``, next to the commands.
+"""
+
+from __future__ import annotations
+
+import click
+import redis
+
+from sinks import redis_queries
+from streams.cli.orders import orders
+from streams.cli.output import emit_json, fail, table
+from streams.settings import Settings
+
+JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+LIST_COLUMNS = ["order_id", "status", "total_cents", "currency", "version", "created_at"]
+
+
+def _positive(label: str, raw: str, most: int = 1_000_000) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        fail(f"{label} must be an integer from 1 to {most}, got {raw!r}")
+    return int(raw)
+
+
+def _redis(settings: Settings) -> redis.Redis:
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        fail(
+            f"Redis at {settings.redis_url} does not answer ({exc}): run `orderflow stack up` "
+            "or set REDIS_URL"
+        )
+    return client
+
+
+@orders.command("get")
+@click.argument("order_id")
+@JSON
+@click.pass_obj
+def get(settings: Settings, order_id: str, as_json: bool) -> None:
+    """ORDER_ID as the Redis read model holds it (exit 1 if it is unknown)."""
+    order = redis_queries.get_order(_redis(settings), settings.redis_prefix, order_id)
+    if order is None:
+        fail(f"order {order_id} not found in the read model")
+    if as_json:
+        emit_json(order)
+    else:
+        for key in sorted(order):
+            click.echo(f"{key:>16}: {order[key]}")
+
+
+@orders.command("list")
+@click.option("--user", "user_id", default=None, help="The customer's id (required).")
+@click.option("--page", default="1", show_default=True, help="Page number, from 1.")
+@click.option("--limit", default="20", show_default=True, help="Orders per page (1-1000).")
+@JSON
+@click.pass_obj
+def list_orders(settings: Settings, user_id: str | None, page: str, limit: str, as_json: bool):
+    """A user's orders, newest first, one page at a time (Redis read model)."""
+    if not user_id:
+        fail("--user is required")
+    page_no, per_page = _positive("--page", page), _positive("--limit", limit, 1000)
+    client = _redis(settings)
+    prefix = settings.redis_prefix
+    rows = redis_queries.list_user_orders(client, prefix, user_id, page_no, per_page)
+    total = redis_queries.count_user_orders(client, prefix, user_id)
+    if as_json:
+        emit_json(
+            {"user_id": user_id, "page": page_no, "limit": per_page, "total": total, "orders": rows}
+        )
+        return
+    click.echo(f"user {user_id}: {total} order(s), page {page_no} ({per_page} per page)")
+    if rows:
+        click.echo(table(rows, LIST_COLUMNS))

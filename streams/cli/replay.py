@@ -1,0 +1,182 @@
+"""``orderflow replay``: seek the event topics to a time and rebuild or repair read models.
+
+From the log start it is a full rebuild into shadows swapped in atomically; from a
+mid-log time it repairs every order the window touched (see ``streams.replay.run``).
+Anything it cannot make correct is refused with one line, before anything changes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import redis
+from tqdm import tqdm
+
+from sinks.clickhouse_client import ClickHouseError, connect_clickhouse, read_owner
+from streams.admin import KafkaUnavailable
+from streams.cli.output import emit_json, fail, table
+from streams.codec import AvroCodec
+from streams.replay.plan import PlanError, covers_whole_log, make_plan, resolve_topics
+from streams.replay.reader import open_replay_consumer
+from streams.replay.run import Replay, Summary, timed
+from streams.replay.shadow import ClickHouseTarget, RedisTarget
+from streams.schema_store import SchemaStore
+from streams.settings import Settings
+from streams.timeparse import TimeParseError, parse_time, to_millis
+from streams.topics import PROJECTED_TOPICS
+
+PROJECTIONS = {"redis": ("redis",), "clickhouse": ("clickhouse",), "all": ("redis", "clickhouse")}
+COLUMNS = ("topic", "partition", "start_offset", "end_offset", "records")
+
+
+def _times(from_: str, to: str | None) -> tuple[int | None, int | None]:
+    try:
+        start, end = parse_time(from_), parse_time(to) if to else None
+    except TimeParseError as exc:
+        fail(str(exc))
+    if end is not None and start is not None and end < start:
+        fail(f"--to {to} is before --from {from_}")
+    return (None if start is None else to_millis(start)), (None if end is None else to_millis(end))
+
+
+def _refusal(settings: Settings, mode: str, projections, topics, to: str | None) -> str | None:
+    if mode == "rebuild" and to:
+        return "a full rebuild runs to the end of the log; --to would swap in an older model"
+    if mode == "rebuild" and len(topics) < len(PROJECTED_TOPICS):
+        return "a full rebuild must read every projected topic; drop --topics"
+    owner = read_owner(settings) if "clickhouse" in projections else None
+    if owner is not None and owner.get("pid") != os.getpid():
+        where = f" ({owner['url']})" if owner.get("url") else ""
+        return (
+            f"embedded ClickHouse is owned by process {owner.get('pid')}{where}: stop that "
+            "worker, set CLICKHOUSE_URL to a ClickHouse server, or use --projection redis"
+        )
+    return None
+
+
+def _targets(settings: Settings, projections) -> list:
+    targets = []
+    if "redis" in projections:
+        client = redis.Redis.from_url(settings.redis_url)
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            fail(f"Redis at {settings.redis_url} does not answer ({exc}): set REDIS_URL")
+        targets.append(RedisTarget(client, settings.redis_prefix))
+    if "clickhouse" in projections:
+        try:
+            client = connect_clickhouse(settings)
+        except ClickHouseError as exc:
+            fail(str(exc))
+        targets.append(ClickHouseTarget(client, settings.clickhouse_database))
+    return targets
+
+
+@click.command()
+@click.option(
+    "--from", "from_", required=True, help="ISO-8601 with zone, an age (2h), or earliest."
+)
+@click.option("--to", default=None, help="Last record time to replay (default: the end now).")
+@click.option("--projection", default="all", show_default=True, help="redis, clickhouse or all.")
+@click.option("--topics", default=None, help="Comma-separated topics (default: projected ones).")
+@click.option("--dry-run", is_flag=True, help="Print the plan per partition; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--batch-size", default=20_000, hidden=True, type=click.IntRange(1))
+@click.pass_obj
+def replay(settings: Settings, from_, to, projection, topics, dry_run, as_json, batch_size) -> None:
+    """Replay the event log from a time into the read models."""
+    from_ms, to_ms = _times(from_, to)
+    if projection not in PROJECTIONS:
+        fail(f"unknown projection {projection!r}; use redis, clickhouse or all")
+    projections = PROJECTIONS[projection]
+    names = tuple(t.strip() for t in topics.split(",") if t.strip()) if topics else None
+    try:
+        real_topics = resolve_topics(settings, names)
+        consumer = open_replay_consumer(settings)
+    except (PlanError, KafkaUnavailable) as exc:
+        fail(str(exc))
+    try:
+        _run(
+            settings,
+            consumer,
+            real_topics,
+            from_ms,
+            to_ms,
+            to,
+            projections,
+            dry_run,
+            as_json,
+            batch_size,
+        )
+    finally:
+        consumer.close()
+
+
+def _run(settings, consumer, topics, from_ms, to_ms, to, projections, dry_run, as_json, batch_size):
+    try:
+        ranges = make_plan(consumer, topics, from_ms, to_ms)
+    except PlanError as exc:
+        fail(str(exc))
+    mode = "rebuild" if from_ms is None or covers_whole_log(ranges) else "repair"
+    if dry_run:
+        _print_plan(mode, projections, ranges, as_json)
+        return
+    refusal = _refusal(settings, mode, projections, topics, to)
+    if refusal:
+        fail(refusal)
+    targets = _targets(settings, projections)
+    missing = [t.name for t in targets if mode == "repair" and not t.has_model()]
+    if missing:
+        fail(f"no {' or '.join(missing)} model to repair: rebuild it with --from earliest")
+    locked = [t for t in targets if isinstance(t, RedisTarget)]
+    for target in locked:
+        holder = target.lock()
+        if holder:
+            fail(f"another replay is running ({holder}); wait for it to finish")
+    summary = Summary(mode, list(projections), partitions=[r.to_dict() for r in ranges])
+    total = sum(r.records for r in ranges) if mode == "rebuild" else None
+    bar = tqdm(total=total, unit="rec", unit_scale=True, file=sys.stderr, disable=None)
+    job = Replay(settings, consumer, AvroCodec(SchemaStore.load()), targets, batch_size, bar.update)
+    try:
+        if mode == "rebuild":
+            timed(lambda: job.rebuild(ranges, summary), summary)
+        else:
+            timed(lambda: job.repair(ranges, targets, summary), summary)
+    finally:
+        bar.close()
+        for target in locked:
+            target.unlock()
+    _print_summary(summary, as_json)
+    if summary.interrupted:
+        sys.exit(130)
+
+
+def _print_plan(mode: str, projections, ranges, as_json: bool) -> None:
+    rows = [r.to_dict() for r in ranges]
+    if as_json:
+        emit_json(
+            {"dry_run": True, "mode": mode, "projections": list(projections), "partitions": rows}
+        )
+        return
+    click.echo(f"dry run: would {mode} {', '.join(projections)}")
+    click.echo(table(rows, COLUMNS))
+    click.echo(f"total records: {sum(r.records for r in ranges)}")
+
+
+def _print_summary(summary: Summary, as_json: bool) -> None:
+    if as_json:
+        emit_json(summary.to_dict())
+        return
+    written = ", ".join(f"{k} {v}" for k, v in summary.written.items()) or "nothing"
+    state = "swapped in" if summary.swapped else "not swapped (the live model is unchanged)"
+    if summary.mode == "repair" and "clickhouse" not in summary.projections:
+        state = f"{summary.repaired_orders} orders repaired in place"
+    head = "interrupted" if summary.interrupted else "done"
+    click.echo(
+        f"{head}: {summary.mode} of {', '.join(summary.projections)}: {summary.records} records "
+        f"in {summary.seconds:.1f}s ({summary.rate:,.0f}/s); written: {written}; "
+        f"repaired orders: {summary.repaired_orders}; {state}",
+        err=summary.interrupted,
+    )

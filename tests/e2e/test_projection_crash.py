@@ -1,0 +1,82 @@
+"""The projection worker killed (-9) while it projects a stream of events, then
+restarted: the redelivered batches (flushed but not committed) are absorbed by the
+idempotent sinks and ``orderflow verify`` reports zero drift in Redis and ClickHouse."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+import redis
+
+from bench.event_log import order_events, produce_events
+from sinks import redis_queries
+from streams.admin import create_topics, delete_namespace_topics
+from streams.codec import AvroCodec
+from streams.lag import consumer_lag
+from streams.schema_store import SchemaStore
+from streams.settings import Settings
+from tests.support import eventually, start_worker, worker_env
+
+pytestmark = pytest.mark.e2e
+
+ORDERS = 950  # about 3000 events
+RATE = 1500  # events/s: the stream is still flowing when the kill comes
+
+
+def test_kill_9_mid_batch_then_restart_leaves_zero_drift(tmp_path):
+    # Faust reads these from the environment: the group forgets the killed worker after
+    # 8 s instead of Faust's default 60 s, so the restarted one is assigned sooner.
+    env = worker_env(tmp_path, BROKER_SESSION_TIMEOUT="8", BROKER_HEARTBEAT_INTERVAL="1")
+    settings = Settings.from_env(env)
+    create_topics(settings)
+    codec = AvroCodec(SchemaStore.load())
+    store = redis.Redis.from_url(settings.redis_url)
+    events = order_events(ORDERS, seed=23)
+    orders = {m["order_id"] for m in events}
+    worker = start_worker(env, tmp_path, "worker-1")
+    producer = threading.Thread(target=produce_events, args=(settings, codec, events, RATE))
+    try:
+        producer.start()
+        projected = eventually(
+            lambda: (n := redis_queries.count_orders(store, settings.redis_prefix)) >= 150 and n,
+            timeout=60,
+            what="the first batches in Redis",
+        )
+        worker.proc.send_signal(signal.SIGKILL)
+        worker.proc.wait()
+        killed_at = redis_queries.count_orders(store, settings.redis_prefix)
+        assert projected <= killed_at < len(orders), "the kill came after the last batch"
+
+        producer.join(timeout=60)
+        worker = start_worker(env, tmp_path, "worker-2")
+
+        def caught_up() -> bool:
+            topic = settings.topic("orders.events")
+            parts = [p for p in consumer_lag(settings) if p.topic == topic]
+            return len(parts) == 4 and all(p.lag == 0 for p in parts)
+
+        eventually(caught_up, timeout=90, what="the restarted worker caught up")
+        result = subprocess.run(
+            [sys.executable, "-m", "streams.cli.main", "verify", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        verdict = json.loads(result.stdout)
+        assert verdict["drift"] == 0, verdict
+        assert result.returncode == 0
+        assert verdict["log"]["orders"] == len(orders)
+        assert verdict["log"]["events"] == len(events)
+    finally:
+        producer.join(timeout=60)
+        worker.stop()
+        keys = store.keys(f"{settings.redis_prefix}*")
+        if keys:
+            store.delete(*keys)
+        delete_namespace_topics(settings)

@@ -1,0 +1,55 @@
+"""A participant that stops answering: the step times out, is retried with the same
+idempotency key and backoff, and is compensated; a compensation that never gets an
+answer parks the saga as needs_attention (and it stays listed, never dropped)."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.admin import delete_namespace_topics
+from tests.integration.saga_support import SagaWorker, log_messages, new_order_id, steps
+from tests.support import get_json
+
+pytestmark = pytest.mark.integration
+
+FAST = {"SAGA_STEP_TIMEOUT_MS": "800", "SAGA_MAX_ATTEMPTS": "2", "SAGA_BACKOFF": "1.5"}
+
+
+@pytest.fixture
+def worker_with(tmp_path):
+    started = []
+
+    def start(silent: str) -> SagaWorker:
+        worker = SagaWorker(tmp_path / silent, PARTICIPANT_SILENT_COMMANDS=silent, **FAST)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.close()
+        delete_namespace_topics(worker.settings)
+
+
+def test_silent_shipping_is_retried_then_compensated(worker_with):
+    worker = worker_with("ScheduleShipment")
+    order_id = worker.place(new_order_id("silent"), "SKU-1", 1, 900)
+    saga = worker.wait_final(order_id)
+    assert saga["status"] == "compensated"
+    assert steps(saga).count(("schedule", "sent")) == 2
+    assert steps(saga).count(("schedule", "timed_out")) == 2
+    done = [s for s, o in steps(saga) if o == "succeeded"]
+    assert done == ["charge", "reserve", "cancel_shipment", "release", "refund", "cancel_order"]
+    sent = [m for m, _ in log_messages(worker.settings, "shipping.commands")]
+    schedules = [m for m in sent if m.name == "ScheduleShipment"]
+    assert [m["attempt"] for m in schedules] == [1, 2]
+    assert len({m["idempotency_key"] for m in schedules}) == 1
+
+
+def test_a_compensation_that_never_answers_is_parked_as_needs_attention(worker_with):
+    worker = worker_with("ScheduleShipment,CancelShipment")
+    order_id = worker.place(new_order_id("parked"), "SKU-1", 1, 900)
+    saga = worker.wait_final(order_id)
+    assert saga["status"] == "needs_attention"
+    assert saga["step"] == "cancel_shipment"
+    body = get_json(f"{worker.settings.web_url}/sagas/?state=needs_attention")
+    assert [row["order_id"] for row in body["sagas"]] == [order_id]
