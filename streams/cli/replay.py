@@ -18,6 +18,7 @@ from sinks.clickhouse_client import ClickHouseError, connect_clickhouse, read_ow
 from streams.admin import KafkaUnavailable
 from streams.cli.output import emit_json, fail, table
 from streams.codec import AvroCodec
+from streams.consumer_groups import active_members
 from streams.replay.plan import PlanError, covers_whole_log, make_plan, resolve_topics
 from streams.replay.reader import open_replay_consumer
 from streams.replay.run import Replay, Summary, timed
@@ -46,6 +47,15 @@ def _refusal(settings: Settings, mode: str, projections, topics, to: str | None)
         return "a full rebuild runs to the end of the log; --to would swap in an older model"
     if mode == "rebuild" and len(topics) < len(PROJECTED_TOPICS):
         return "a full rebuild must read every projected topic; drop --topics"
+    # A ClickHouse repair swaps in a copy of the live tables: rows a running worker
+    # inserts while the copy is built would be lost, and nothing replays them afterwards.
+    server = not settings.uses_embedded_clickhouse
+    risky = mode == "repair" and "clickhouse" in projections and server
+    if risky and active_members(settings, settings.app_id):
+        return (
+            f"workers of {settings.app_id} are writing ClickHouse: stop them for a "
+            "ClickHouse repair, or use --projection redis, or --from earliest"
+        )
     owner = read_owner(settings) if "clickhouse" in projections else None
     if owner is not None and owner.get("pid") != os.getpid():
         where = f" ({owner['url']})" if owner.get("url") else ""
