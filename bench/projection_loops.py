@@ -44,6 +44,9 @@ async def _consume(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         enable_auto_commit=False,
         isolation_level="read_committed",
+        # Not the default "latest": a reset racing seek_to_beginning() would then jump
+        # to the end and silently skip the whole log (seen here with aiokafka 0.14).
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:

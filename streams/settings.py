@@ -77,7 +77,7 @@ class Settings:
     web_host: str = "127.0.0.1"
     snapshot_every: int = 50
     saga_mode: str = "orchestration"
-    batch_size: int = 500
+    batch_size: int = 2000
     batch_seconds: float = 0.5
     kafka_version: str = "4.1.1"
     store: str = "memory://"
@@ -121,7 +121,7 @@ class Settings:
             web_host=env.get("ORDERFLOW_WEB_HOST") or "127.0.0.1",
             snapshot_every=_env_int(env, "ORDERFLOW_SNAPSHOT_EVERY", 50),
             saga_mode=saga_mode,
-            batch_size=_env_int(env, "ORDERFLOW_BATCH_SIZE", 500),
+            batch_size=_env_int(env, "ORDERFLOW_BATCH_SIZE", 2000),
             batch_seconds=_env_float(env, "ORDERFLOW_BATCH_SECONDS", 0.5),
             kafka_version=env.get("ORDERFLOW_KAFKA_VERSION") or "4.1.1",
             store=env.get("ORDERFLOW_STORE") or "memory://",

@@ -19,6 +19,10 @@ from kafka import KafkaConsumer, TopicPartition
 from streams.demo import WorkerProcess
 from streams.settings import Settings
 
+# Workers for tests of the aggregate and the projections alone: without the saga, which
+# would otherwise confirm or cancel their orders on its own.
+AGGREGATE_ONLY = "orders,projections"
+
 
 def free_port() -> int:
     with socket.socket() as s:

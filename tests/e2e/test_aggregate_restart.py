@@ -13,7 +13,7 @@ from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
-from tests.support import read_topic, start_worker, worker_env
+from tests.support import AGGREGATE_ONLY, read_topic, start_worker, worker_env
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ def lifecycle(order_id: str) -> list:
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path, store):
-    env = worker_env(tmp_path, ORDERFLOW_STORE=store)
+    env = worker_env(tmp_path, ORDERFLOW_STORE=store, ORDERFLOW_AGENTS=AGGREGATE_ONLY)
     settings = Settings.from_env(env)
     create_topics(settings)
     codec = AvroCodec(SchemaStore.load())

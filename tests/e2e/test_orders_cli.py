@@ -12,7 +12,7 @@ import pytest
 
 from streams.admin import create_topics, delete_namespace_topics
 from streams.settings import Settings
-from tests.support import eventually, start_worker, worker_env
+from tests.support import AGGREGATE_ONLY, eventually, start_worker, worker_env
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("orders-cli")
-    env = worker_env(tmp, ORDERFLOW_SNAPSHOT_EVERY="2")
+    env = worker_env(tmp, ORDERFLOW_SNAPSHOT_EVERY="2", ORDERFLOW_AGENTS=AGGREGATE_ONLY)
     settings = Settings.from_env(env)
     create_topics(settings)
     worker = start_worker(env, tmp)

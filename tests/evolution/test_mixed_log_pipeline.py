@@ -18,7 +18,7 @@ from streams.messages import Message
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
 from tests.evolution.versioned_writes import write_with_version
-from tests.support import eventually, get_json, read_topic, start_worker, worker_env
+from tests.support import AGGREGATE_ONLY, eventually, get_json, read_topic, start_worker, worker_env
 
 pytestmark = [pytest.mark.evolution, pytest.mark.integration]
 
@@ -123,7 +123,7 @@ def test_mixed_v1_v2_log_projects_like_an_all_v2_log(tmp_path, redis_client):
     results, workers, namespaces = {}, [], []
     try:
         for label, mixed in (("mixed", True), ("v2", False)):
-            env = worker_env(tmp_path / label)
+            env = worker_env(tmp_path / label, ORDERFLOW_AGENTS=AGGREGATE_ONLY)
             settings = Settings.from_env(env)
             namespaces.append(settings)
             create_topics(settings)

@@ -19,7 +19,7 @@ from streams.codec import AvroCodec
 from streams.deadletter import REASON, SOURCE_TOPIC
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
-from tests.support import eventually, get_json, read_topic, start_worker, worker_env
+from tests.support import AGGREGATE_ONLY, eventually, get_json, read_topic, start_worker, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ LINE = {"sku": "SKU-1", "quantity": 2, "unit_price_cents": 1250}
 
 @pytest.fixture
 def pipeline(tmp_path):
-    env = worker_env(tmp_path)
+    env = worker_env(tmp_path, ORDERFLOW_AGENTS=AGGREGATE_ONLY)
     settings = Settings.from_env(env)
     create_topics(settings)
     worker = start_worker(env, tmp_path)
