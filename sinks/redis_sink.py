@@ -1,5 +1,5 @@
-"""Redis writer for the order read model: one version-checked Lua call per update,
-pipelined so a whole batch costs one round trip."""
+"""Redis writer for the order read model: one version-checked Lua call per chunk of
+updates (the script loops over them), all chunks of a batch in one round trip."""
 
 from __future__ import annotations
 
@@ -18,46 +18,63 @@ from sinks.redis_keys import (
     user_orders_key,
 )
 
-# KEYS: generation pointer, order hash, status counts hash, [user's orders zset (OrderCreated)]
-# ARGV: generation, version, status, order_id, updated_at, created_at, field, value, ...
-# The generation check makes a full rebuild's swap atomic for writers: an update aimed at
-# a generation that is no longer live returns -1 and the sink re-sends it to the new one
+# KEYS: generation pointer, status counts hash, then per update: its order hash and, for
+#   an OrderCreated, the user's orders zset.
+# ARGV: generation, then per update: its key count (1 or 2), version, status, order_id,
+#   updated_at, created_at, field count, field, value, ...
+# Returns -1 (nothing written) or how many updates were applied.
+# The generation check makes a full rebuild's swap atomic for writers: a chunk aimed at a
+# generation that is no longer live returns -1 and the sink re-sends it to the new one
 # (ARGV[1] = '' skips the check: a rebuild writing its shadow generation).
 # The version check runs on the server, atomically with the writes it guards: an update
 # no newer than the stored order is dropped whole, so a redelivered or replayed event
-# neither moves the order backwards nor moves a status counter twice.
-APPLY_ORDER_UPDATE = """
+# neither moves the order backwards nor moves a status counter twice. Updates apply in
+# order, so several updates of one order in a chunk each see the one before.
+APPLY_ORDER_UPDATES = """
 if ARGV[1] ~= '' and (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then
   return -1
 end
-local stored = tonumber(redis.call('HGET', KEYS[2], 'version')) or 0
-local version = tonumber(ARGV[2])
-if version <= stored then
-  return 0
-end
-local old = redis.call('HGET', KEYS[2], 'status')
-local new = ARGV[3]
-if old ~= new then
-  if old then
-    redis.call('HINCRBY', KEYS[3], old, -1)
+local applied, k, a = 0, 3, 2
+while a <= #ARGV do
+  local nkeys, nfields = tonumber(ARGV[a]), tonumber(ARGV[a + 6])
+  local order, new = KEYS[k], ARGV[a + 2]
+  local stored = tonumber(redis.call('HGET', order, 'version')) or 0
+  if tonumber(ARGV[a + 1]) > stored then
+    local old = redis.call('HGET', order, 'status')
+    if old ~= new then
+      if old then
+        redis.call('HINCRBY', KEYS[2], old, -1)
+      end
+      redis.call('HINCRBY', KEYS[2], new, 1)
+    end
+    local fields = {'version', ARGV[a + 1], 'status', new, 'order_id', ARGV[a + 3],
+      'updated_at', ARGV[a + 4]}
+    for i = a + 7, a + 6 + 2 * nfields do
+      fields[#fields + 1] = ARGV[i]
+    end
+    redis.call('HSET', order, unpack(fields))
+    if nkeys == 2 then
+      redis.call('HSET', order, 'created_at', ARGV[a + 5])
+      redis.call('ZADD', KEYS[k + 1], ARGV[a + 5], ARGV[a + 3])
+    end
+    applied = applied + 1
   end
-  redis.call('HINCRBY', KEYS[3], new, 1)
+  k = k + nkeys
+  a = a + 7 + 2 * nfields
 end
-redis.call('HSET', KEYS[2], 'version', ARGV[2], 'status', new, 'order_id', ARGV[4],
-  'updated_at', ARGV[5], unpack(ARGV, 7))
-if KEYS[4] then
-  redis.call('HSET', KEYS[2], 'created_at', ARGV[6])
-  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[4])
-end
-return 1
+return applied
 """
+
+# Updates per script call: the server runs nothing else while a script runs, so a chunk
+# is kept to a few milliseconds of work; a batch's chunks share one pipeline round trip.
+CHUNK = 500
 
 # A writer that follows the pointer re-reads it at most this often when nothing is stale.
 _GENERATION_RECHECK_SECONDS = 5.0
 
 
 class RedisSink:
-    """Buffers ``OrderUpdate`` writes and applies them with the ``APPLY_ORDER_UPDATE``
+    """Buffers ``OrderUpdate`` writes and applies them with the ``APPLY_ORDER_UPDATES``
     script. Idempotent because every update is version-checked on the server.
 
     By default the sink writes the live generation named by ``{prefix}current`` (see
@@ -75,7 +92,7 @@ class RedisSink:
         self._pinned = generation
         self._generation = generation if generation is not None else read_generation(client, prefix)
         self._checked_at = time.monotonic()
-        self._script = client.register_script(APPLY_ORDER_UPDATE)
+        self._script = client.register_script(APPLY_ORDER_UPDATES)
         self._pending: list[OrderUpdate] = []
         self.applied = 0
         """Updates that changed Redis in the last flush (the others were not newer)."""
@@ -87,20 +104,20 @@ class RedisSink:
         if not self._pending:
             return 0
         batch = self._pending
+        chunks = [batch[i : i + CHUNK] for i in range(0, len(batch), CHUNK)]
         applied = 0
-        todo = batch
-        while todo:
+        while chunks:
             try:
-                results = self._send(todo)
+                results = self._send(chunks)
             except redis.exceptions.NoScriptError:
                 # A restarted or flushed server lost the script; loading it and sending
                 # the whole batch again is safe because applied updates are no-ops.
-                self._client.script_load(APPLY_ORDER_UPDATE)
-                results = self._send(todo)
-            applied += sum(1 for r in results if r == 1)
-            # Updates refused as aimed at an old generation go again, in their order.
-            todo = [u for u, r in zip(todo, results, strict=True) if r == -1]
-            if todo:
+                self._client.script_load(APPLY_ORDER_UPDATES)
+                results = self._send(chunks)
+            applied += sum(r for r in results if r > 0)
+            # Chunks refused as aimed at an old generation go again, in their order.
+            chunks = [c for c, r in zip(chunks, results, strict=True) if r == -1]
+            if chunks:
                 self._generation = read_generation(self._client, self._prefix)
                 self._checked_at = time.monotonic()
         self._pending = []
@@ -110,7 +127,7 @@ class RedisSink:
     def close(self) -> None:
         self.flush()
 
-    def _send(self, batch: list[OrderUpdate]) -> list:
+    def _send(self, chunks: list[list[OrderUpdate]]) -> list[int]:
         # EVALSHA straight into a plain pipeline: redis-py's Script-in-pipeline path
         # adds a SCRIPT EXISTS round trip to every execute.
         pipe = self._client.pipeline(transaction=False)
@@ -124,22 +141,23 @@ class RedisSink:
             self._checked_at = time.monotonic()
         prefix = generation_prefix(self._prefix, self._generation)
         expected = "" if self._pinned is not None else str(self._generation)
-        pointer = current_generation_key(self._prefix)
-        counts = status_counts_key(prefix)
-        for update in batch:
-            keys = [pointer, order_key(prefix, update.order_id), counts]
-            if update.user_id is not None:
-                keys.append(user_orders_key(prefix, update.user_id))
-            args = [
-                expected,
-                update.version,
-                update.status,
-                update.order_id,
-                update.updated_at,
-                update.created_at or 0,
-            ]
-            for field, value in update.fields:
-                args.append(field)
-                args.append(value)
+        head = [current_generation_key(self._prefix), status_counts_key(prefix)]
+        for chunk in chunks:
+            keys, args = list(head), [expected]
+            for u in chunk:
+                keys.append(order_key(prefix, u.order_id))
+                if u.user_id is not None:
+                    keys.append(user_orders_key(prefix, u.user_id))
+                args += (
+                    1 if u.user_id is None else 2,
+                    u.version,
+                    u.status,
+                    u.order_id,
+                    u.updated_at,
+                    u.created_at or 0,
+                    len(u.fields),
+                )
+                for field, value in u.fields:
+                    args += (field, value)
             pipe.evalsha(sha, len(keys), *keys, *args)
-        return pipe.execute()
+        return [int(r) for r in pipe.execute()]

@@ -43,6 +43,9 @@ app = faust.App(
     # Under exactly-once a transaction commits at each commit: this bounds how long the
     # aggregate's events stay invisible to read-committed readers (Faust's default 2.8 s).
     broker_commit_interval=settings.commit_interval,
+    # A worker that dies without leaving the group (kill -9) holds its partitions until
+    # the session times out; Faust's 60 s default stalls every restart that long.
+    broker_session_timeout=settings.session_timeout,
     consumer_auto_offset_reset="earliest",
     web_host=settings.web_host,
     web_port=settings.web_port,

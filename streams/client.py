@@ -56,6 +56,9 @@ class CommandClient:
         except KafkaError as exc:
             raise KafkaUnavailable(unavailable_message(settings.kafka_bootstrap_servers)) from exc
         self._results: KafkaConsumer | None = None
+        # Every outcome read so far: a wait for some commands must not lose the outcomes of
+        # others that arrive in between (a later wait asks for them).
+        self._outcomes: dict[str, Message] = {}
 
     def start_listening(self) -> None:
         """Position a reader at the end of the results topic before sending commands."""
@@ -92,17 +95,16 @@ class CommandClient:
         if self._results is None:
             raise RuntimeError("call start_listening() before sending commands")
         wanted = set(command_ids)
-        found: dict[str, Message] = {}
         deadline = time.monotonic() + timeout
-        while wanted - found.keys() and time.monotonic() < deadline:
+        while wanted - self._outcomes.keys() and time.monotonic() < deadline:
             for record in self._results:
                 try:
                     result = self.codec.decode(record.value)
                 except DecodeError:
                     continue
-                if result["command_id"] in wanted:
-                    found.setdefault(result["command_id"], result)
-        return found
+                # The first outcome wins: a redelivered command repeats it anyway.
+                self._outcomes.setdefault(result["command_id"], result)
+        return {c: self._outcomes[c] for c in wanted if c in self._outcomes}
 
     def close(self) -> None:
         self.producer.close(timeout=5)

@@ -29,6 +29,7 @@ from processors.payment.agent import build_payment_agent
 from processors.payment.domain import PaymentRules
 from processors.saga.agent import build_deadline_timer, build_saga_agent
 from processors.saga.commands import DESTINATION
+from processors.saga.deadlines import DeadlineIndex
 from processors.saga.decide import RetryPolicy
 from processors.shipping.agent import build_shipping_agent
 from streams import topics as specs
@@ -167,6 +168,7 @@ class SagaWiring:
 
     def _build_saga(self, common: dict) -> None:
         saga_by_order = self.table("saga_by_order")
+        deadlines = DeadlineIndex()
         s = self.settings.saga
         self.agents["saga"] = build_saga_agent(
             self.app,
@@ -174,6 +176,7 @@ class SagaWiring:
             saga_by_order=saga_by_order,
             send=self.send,
             policy=RetryPolicy(s.step_timeout_ms, s.max_attempts, s.backoff),
+            deadlines=deadlines,
             **common,
         )
 
@@ -183,6 +186,7 @@ class SagaWiring:
         self.agents["timer"] = build_deadline_timer(
             self.app,
             saga_by_order=saga_by_order,
+            deadlines=deadlines,
             send_tick=send_tick,
             owns_partition=self.owns_partition,
             interval=s.tick_seconds,

@@ -83,6 +83,7 @@ class Settings:
     store: str = "memory://"
     processing_guarantee: str = "exactly_once"
     commit_interval: float = 0.5
+    session_timeout: float = 10.0
     # Downloaded artefacts (the Kafka jars) live outside the work tree and the data dir,
     # so they survive `git clean` and are shared by every data dir and test run.
     cache_dir: Path = field(default_factory=_default_cache_dir)
@@ -127,6 +128,7 @@ class Settings:
             store=env.get("ORDERFLOW_STORE") or "memory://",
             processing_guarantee=guarantee,
             commit_interval=_env_float(env, "ORDERFLOW_COMMIT_INTERVAL", 0.5),
+            session_timeout=_env_float(env, "ORDERFLOW_SESSION_TIMEOUT", 10.0),
             cache_dir=Path(env.get("ORDERFLOW_CACHE_DIR") or _default_cache_dir()).expanduser(),
             **_saga_fields(env),
         )

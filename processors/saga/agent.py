@@ -12,20 +12,25 @@ table key from outside of stream iteration", faust-streaming#497). So the timer 
 by order id to ``saga.ticks``; the agent reads the tick like any other trigger and makes
 the decision, and the table write, inside stream iteration. Ticks are at-least-once and
 ``decide`` ignores a stale one (the step was answered or retried since).
+
+The timer does not scan the table: it reads a ``DeadlineIndex`` (memory only) that the
+agent updates with every state it stores and that is rebuilt from the table, in chunks,
+after every recovery (start, restart, rebalance). Each run sends at most
+``MAX_TICKS_PER_RUN`` ticks, so it never holds the event loop for long.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-
 import faust
 
 from processors.saga.commands import command_for
+from processors.saga.deadlines import Deadline, DeadlineIndex
 from processors.saga.decide import TRIGGERS, RetryPolicy, decide
-from processors.saga.state import COMPENSATING, RUNNING, Saga, evolve
+from processors.saga.state import Saga, evolve, replace
 from streams.codec import AvroCodec, DecodeError
 from streams.deadletter import DeadLetters
 from streams.messages import Message
@@ -33,6 +38,11 @@ from streams.messages import Message
 log = logging.getLogger(__name__)
 
 Send = Callable[[Message], Awaitable[None]]
+
+# Bounds on one timer run: ticks sent, and table entries read per event-loop turn while
+# the index is rebuilt.
+MAX_TICKS_PER_RUN = 500
+REBUILD_CHUNK = 2_000
 
 
 def now_ms() -> int:
@@ -48,9 +58,10 @@ def build_saga_agent(
     codec: AvroCodec,
     dead_letters: DeadLetters,
     policy: RetryPolicy,
+    deadlines: DeadlineIndex | None = None,
 ):
     """Register ``orchestrate_fulfilment``. ``send`` routes a record or command to its
-    topic (``streams.saga_app`` knows which)."""
+    topic (``streams.saga_app`` knows which); ``deadlines`` mirrors every stored state."""
 
     async def handle(event: faust.EventT) -> None:
         try:
@@ -72,7 +83,10 @@ def build_saga_agent(
             command = command_for(saga, record)
             outgoing += [record] if command is None else [record, command]
         # The partition lets the timer scan only the partitions this worker owns.
-        saga_by_order[order_id] = replace(saga, partition=event.message.partition).to_dict()
+        stored = replace(saga, partition=event.message.partition).to_dict()
+        saga_by_order[order_id] = stored
+        if deadlines is not None:
+            deadlines.track(order_id, stored)
         for message in outgoing:
             await send(message)
 
@@ -88,42 +102,63 @@ def build_deadline_timer(
     app: faust.App,
     *,
     saga_by_order: faust.Table,
+    deadlines: DeadlineIndex,
     send_tick: Send,
     owns_partition: Callable[[int], bool],
     interval: float,
 ):
     """Register ``find_overdue_steps``: every ``interval`` seconds, a tick per overdue step
     in this worker's partitions (at most one per step attempt every few seconds)."""
-    recently: dict[tuple[str, str, int], int] = {}
+
+    @saga_by_order.on_recover
+    async def index_is_stale() -> None:
+        deadlines.stale = True  # partitions moved or were restored: rebuild from the table
+
+    async def rebuild() -> bool:
+        deadlines.stale = False
+        deadlines.clear()
+        order_ids = list(saga_by_order.keys())
+        for start in range(0, len(order_ids), REBUILD_CHUNK):
+            if deadlines.stale or app.rebalancing:
+                return False  # a newer recovery: start over on the next run
+            chunk = order_ids[start : start + REBUILD_CHUNK]
+            deadlines.rebuild((order_id, saga_by_order.get(order_id)) for order_id in chunk)
+            await asyncio.sleep(0)  # let the agents run between chunks
+        log.info("saga deadlines: %d pending of %d sagas", len(deadlines), len(order_ids))
+        return True
 
     @app.timer(interval=interval, name="find_overdue_steps")
     async def find_overdue_steps() -> None:
         if app.rebalancing or not app.tables.recovery.completed.is_set():
             return  # the table is still being restored from its changelog
+        if deadlines.stale and not await rebuild():
+            return
         now = now_ms()
-        for stale in [k for k, at in recently.items() if at < now - 5_000]:
-            del recently[stale]
-        overdue = [
-            (order_id, saga)
-            for order_id, saga in list(saga_by_order.items())
-            if saga.get("status") in (RUNNING, COMPENSATING)
-            and saga.get("deadline_at") is not None
-            and saga["deadline_at"] <= now
-            and owns_partition(saga.get("partition", -1))
-        ]
-        for order_id, saga in overdue:
-            mark = (order_id, saga["step"], saga["attempt"])
-            if mark in recently:
+        ticks = []
+        owned: dict[int, bool] = {}  # asking the assignor builds a set: once per partition
+        for deadline in deadlines.take_overdue(now, MAX_TICKS_PER_RUN):
+            partition = deadline.partition
+            if partition not in owned:
+                owned[partition] = owns_partition(partition)
+            if not owned[partition]:
+                deadlines.forget(deadline.order_id)  # rebuilt if the partition comes back
                 continue
-            recently[mark] = now
-            tick = {
-                "order_id": order_id,
-                "saga_id": saga["saga_id"],
-                "step": saga["step"],
-                "attempt": saga["attempt"],
-                "deadline_at": saga["deadline_at"],
-                "issued_at": now,
-            }
-            await send_tick(Message("SagaDeadlineReached", tick))
+            ticks.append(send_tick(_tick(deadline, now)))
+        # Concurrently: the producer batches them instead of one broker ack per tick.
+        await asyncio.gather(*ticks)
 
     return find_overdue_steps
+
+
+def _tick(deadline: Deadline, now: int) -> Message:
+    return Message(
+        "SagaDeadlineReached",
+        {
+            "order_id": deadline.order_id,
+            "saga_id": deadline.saga_id,
+            "step": deadline.step,
+            "attempt": deadline.attempt,
+            "deadline_at": deadline.deadline_at,
+            "issued_at": now,
+        },
+    )

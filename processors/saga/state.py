@@ -8,7 +8,7 @@ produces them; ``evolve`` folds them; the table stores the folded state. Pure, n
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 from streams.messages import Message
@@ -79,7 +79,9 @@ class Saga:
     partition: int = -1  # the table partition holding this saga (set by the agent)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow: the tuples and the dicts in them are never mutated, so sharing them is
+        # safe, and ``asdict``'s deep copy cost more than deciding (it runs per trigger).
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Saga:
@@ -93,6 +95,20 @@ class Saga:
         steps = ([self.uncertain] if self.uncertain else []) + list(reversed(self.done))
         plan = [COMPENSATION[s] for s in steps if s in COMPENSATION]
         return tuple(plan) + (() if self.order_cancelled else ("cancel_order",))
+
+
+_FIELDS = tuple(f.name for f in fields(Saga))
+_FIELD_SET = frozenset(_FIELDS)
+
+
+def replace(saga: Saga, **changes: Any) -> Saga:
+    """``dataclasses.replace`` for a Saga, without its per-call introspection of the
+    fields and ``__init__`` (evolve runs it several times per record)."""
+    if not changes.keys() <= _FIELD_SET:
+        raise TypeError(f"Saga has no field {sorted(changes.keys() - _FIELD_SET)}")
+    fresh = object.__new__(Saga)
+    fresh.__dict__.update(saga.__dict__, **changes)
+    return fresh
 
 
 def evolve(saga: Saga | None, record: Message) -> Saga:

@@ -31,7 +31,7 @@ RATE = 1500  # events/s: the stream is still flowing when the kill comes
 def test_kill_9_mid_batch_then_restart_leaves_zero_drift(tmp_path):
     # Faust reads these from the environment: the group forgets the killed worker after
     # 8 s instead of Faust's default 60 s, so the restarted one is assigned sooner.
-    env = worker_env(tmp_path, BROKER_SESSION_TIMEOUT="8", BROKER_HEARTBEAT_INTERVAL="1")
+    env = worker_env(tmp_path)
     settings = Settings.from_env(env)
     create_topics(settings)
     codec = AvroCodec(SchemaStore.load())
