@@ -38,9 +38,9 @@ local applied, k, a = 0, 3, 2
 while a <= #ARGV do
   local nkeys, nfields = tonumber(ARGV[a]), tonumber(ARGV[a + 6])
   local order, new = KEYS[k], ARGV[a + 2]
-  local stored = tonumber(redis.call('HGET', order, 'version')) or 0
-  if tonumber(ARGV[a + 1]) > stored then
-    local old = redis.call('HGET', order, 'status')
+  local stored = redis.call('HMGET', order, 'version', 'status')
+  if tonumber(ARGV[a + 1]) > (tonumber(stored[1]) or 0) then
+    local old = stored[2]
     if old ~= new then
       if old then
         redis.call('HINCRBY', KEYS[2], old, -1)
@@ -52,11 +52,12 @@ while a <= #ARGV do
     for i = a + 7, a + 6 + 2 * nfields do
       fields[#fields + 1] = ARGV[i]
     end
-    redis.call('HSET', order, unpack(fields))
     if nkeys == 2 then
-      redis.call('HSET', order, 'created_at', ARGV[a + 5])
+      fields[#fields + 1] = 'created_at'
+      fields[#fields + 1] = ARGV[a + 5]
       redis.call('ZADD', KEYS[k + 1], ARGV[a + 5], ARGV[a + 3])
     end
+    redis.call('HSET', order, unpack(fields))
     applied = applied + 1
   end
   k = k + nkeys

@@ -25,6 +25,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+
 import faust
 
 from processors.saga.commands import command_for
@@ -108,7 +109,8 @@ def build_deadline_timer(
     interval: float,
 ):
     """Register ``find_overdue_steps``: every ``interval`` seconds, a tick per overdue step
-    in this worker's partitions (at most one per step attempt every few seconds)."""
+    in this worker's partitions (again, at growing intervals, while the step is still
+    pending; see ``processors.saga.deadlines``)."""
 
     @saga_by_order.on_recover
     async def index_is_stale() -> None:
@@ -120,7 +122,8 @@ def build_deadline_timer(
         order_ids = list(saga_by_order.keys())
         for start in range(0, len(order_ids), REBUILD_CHUNK):
             if deadlines.stale or app.rebalancing:
-                return False  # a newer recovery: start over on the next run
+                deadlines.stale = True  # partitions are moving: start over next run
+                return False
             chunk = order_ids[start : start + REBUILD_CHUNK]
             deadlines.rebuild((order_id, saga_by_order.get(order_id)) for order_id in chunk)
             await asyncio.sleep(0)  # let the agents run between chunks
@@ -144,8 +147,11 @@ def build_deadline_timer(
                 deadlines.forget(deadline.order_id)  # rebuilt if the partition comes back
                 continue
             ticks.append(send_tick(_tick(deadline, now)))
-        # Concurrently: the producer batches them instead of one broker ack per tick.
-        await asyncio.gather(*ticks)
+        # Concurrently: the producer batches them instead of one broker ack per tick. A
+        # failed send is retried when the index hands the deadline out again.
+        for failed in await asyncio.gather(*ticks, return_exceptions=True):
+            if isinstance(failed, Exception):
+                log.warning("sending a saga deadline tick failed: %r", failed)
 
     return find_overdue_steps
 

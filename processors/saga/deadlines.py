@@ -19,9 +19,14 @@ from typing import Any
 
 from processors.saga.state import COMPENSATING, RUNNING
 
-# Once a tick is sent for a step attempt, look at it again only this much later: the
-# agent normally answers the tick long before, and a lost tick is sent again.
-RESEND_AFTER_MS = 5_000
+# Once a tick is sent for a step attempt, look at it again only this much later, doubling
+# each time up to RESEND_AT_MOST_MS. A tick the broker acknowledged is read eventually (and
+# after a restart or rebalance the index is rebuilt and ticks are sent afresh), so a
+# resend only covers a send that failed. Resending every few seconds instead piled up
+# duplicate ticks while the agent was behind on ``saga.ticks`` (23,000 ticks for 16,000
+# sagas in one benchmark minute), each one more trigger for the overloaded agent to read.
+RESEND_AFTER_MS = 30_000
+RESEND_AT_MOST_MS = 300_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,8 @@ class DeadlineIndex:
     """
 
     def __init__(self) -> None:
-        self._pending: dict[str, tuple[Deadline, int]] = {}  # order id -> (deadline, look at)
+        # order id -> (deadline, when to look at it next, ticks sent for it so far)
+        self._pending: dict[str, tuple[Deadline, int, int]] = {}
         self._heap: list[tuple[int, str]] = []
         self.stale = True
         """The index no longer mirrors the table (start, rebalance): rebuild before use."""
@@ -90,7 +96,7 @@ class DeadlineIndex:
 
     def take_overdue(self, now_ms: int, limit: int) -> list[Deadline]:
         """Up to ``limit`` deadlines that have passed, each rescheduled to be looked at
-        again ``RESEND_AFTER_MS`` later (in case its tick is lost or ignored)."""
+        again later (``RESEND_AFTER_MS``, doubling), in case its tick is lost."""
         due: list[Deadline] = []
         heap = self._heap
         while heap and heap[0][0] <= now_ms and len(due) < limit:
@@ -98,11 +104,13 @@ class DeadlineIndex:
             current = self._pending.get(order_id)
             if current is None or current[1] != look_at:
                 continue  # stale heap entry: answered, retried or already rescheduled
-            due.append(current[0])
-            self._schedule(current[0], now_ms + RESEND_AFTER_MS)
+            deadline, _, sent = current
+            due.append(deadline)
+            wait = min(RESEND_AFTER_MS * 2**sent, RESEND_AT_MOST_MS)
+            self._schedule(deadline, now_ms + wait, sent + 1)
         if len(heap) > 2 * len(self._pending) + 10_000:
             # Stale entries pile up under many updates with long timeouts: compact.
-            self._heap = [(look_at, oid) for oid, (_, look_at) in self._pending.items()]
+            self._heap = [(look_at, oid) for oid, (_, look_at, _) in self._pending.items()]
             heapq.heapify(self._heap)
         return due
 
@@ -110,6 +118,6 @@ class DeadlineIndex:
         """Stop tracking a saga (its partition went to another worker)."""
         self._pending.pop(order_id, None)
 
-    def _schedule(self, deadline: Deadline, look_at: int) -> None:
-        self._pending[deadline.order_id] = (deadline, look_at)
+    def _schedule(self, deadline: Deadline, look_at: int, sent: int = 0) -> None:
+        self._pending[deadline.order_id] = (deadline, look_at, sent)
         heapq.heappush(self._heap, (look_at, deadline.order_id))

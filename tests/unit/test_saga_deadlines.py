@@ -1,12 +1,12 @@
 """The deadline index the saga timer reads instead of scanning the table: it holds only
-sagas with a step in flight, hands out each overdue one, again after the resend delay if
-it is still pending, and mirrors whatever the agent stores last."""
+sagas with a step in flight, hands out each overdue one, again after a growing resend
+delay while it is still pending, and mirrors whatever the agent stores last."""
 
 from __future__ import annotations
 
 import pytest
 
-from processors.saga.deadlines import RESEND_AFTER_MS, DeadlineIndex
+from processors.saga.deadlines import RESEND_AFTER_MS, RESEND_AT_MOST_MS, DeadlineIndex
 from processors.saga.state import COMPENSATED, COMPENSATING, NEEDS_ATTENTION, RUNNING
 
 pytestmark = pytest.mark.unit
@@ -59,7 +59,7 @@ def test_a_run_takes_at_most_limit_and_leaves_the_rest_for_the_next():
     assert [d.order_id for d in index.take_overdue(1_000, limit=3)] == ["o3", "o4"]
 
 
-def test_a_step_still_pending_is_handed_out_again_only_after_the_resend_delay():
+def test_a_step_still_pending_is_handed_out_again_after_a_growing_resend_delay():
     index = DeadlineIndex()
     index.track("o1", stored("o1", 100))
     assert len(index.take_overdue(100, limit=10)) == 1
@@ -67,7 +67,22 @@ def test_a_step_still_pending_is_handed_out_again_only_after_the_resend_delay():
     storing_the_same_state_again = stored("o1", 100)
     index.track("o1", storing_the_same_state_again)
     assert index.take_overdue(100 + RESEND_AFTER_MS - 1, limit=10) == []
-    assert len(index.take_overdue(100 + RESEND_AFTER_MS, limit=10)) == 1
+    now = 100 + RESEND_AFTER_MS
+    assert len(index.take_overdue(now, limit=10)) == 1
+    assert index.take_overdue(now + 2 * RESEND_AFTER_MS - 1, limit=10) == []
+    now += 2 * RESEND_AFTER_MS
+    assert len(index.take_overdue(now, limit=10)) == 1
+    for _ in range(10):
+        assert len(index.take_overdue(now + RESEND_AT_MOST_MS, limit=10)) == 1
+        now += RESEND_AT_MOST_MS
+
+
+def test_a_new_attempt_is_handed_out_at_its_own_deadline():
+    index = DeadlineIndex()
+    index.track("o1", stored("o1", 100))
+    index.take_overdue(100, limit=10)
+    index.track("o1", stored("o1", 200, attempt=2))
+    assert [d.attempt for d in index.take_overdue(200, limit=10)] == [2]
 
 
 def test_the_last_stored_state_wins():
