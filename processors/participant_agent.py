@@ -18,7 +18,8 @@ from collections.abc import Awaitable, Callable
 
 import faust
 
-from streams.codec import AvroCodec, DecodeError
+from processors.idempotency import handle
+from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
 from streams.messages import Message
 
@@ -26,6 +27,21 @@ log = logging.getLogger(__name__)
 
 Apply = Callable[[Message, int], Message]
 SendReply = Callable[[Message], Awaitable[None]]
+
+
+def ledger_by_order(table: faust.Table, decide, evolve) -> Apply:
+    """The ``apply`` of a participant that keeps one ledger per order in ``table``: the
+    idempotent handling of ``processors.idempotency``, and a write only on a change."""
+
+    def apply(command: Message, now_ms: int) -> Message:
+        order_id = command["order_id"]
+        before = table.get(order_id)
+        after, reply = handle(before, command, now_ms, decide, evolve)
+        if after is not before:
+            table[order_id] = after
+        return reply
+
+    return apply
 
 
 def build_participant_agent(
@@ -44,10 +60,8 @@ def build_participant_agent(
     """Register agent ``name`` on ``commands`` and return it."""
 
     async def handle(event: faust.EventT) -> None:
-        try:
-            command = codec.decode(event.value)
-        except DecodeError as exc:
-            await dead_letters.park(event, exc.reason, exc.fingerprint)
+        command = await dead_letters.decode(event, codec)
+        if command is None:
             return
         if command.name not in accepts:
             await dead_letters.park(event, f"{command.name} is not a {name} command")

@@ -15,7 +15,6 @@ import faust
 from processors.saga.choreography import observe, react
 from processors.saga.state import Saga, evolve
 from streams import topics as specs
-from streams.codec import DecodeError
 
 EVENT_TOPICS = (
     specs.ORDER_EVENTS,
@@ -35,10 +34,8 @@ def build_reactor(wiring, service: str):
     codec, dead_letters = wiring.codec, wiring.dead_letters
 
     async def handle(event: faust.EventT) -> None:
-        try:
-            message = codec.decode(event.value)
-        except DecodeError as exc:
-            await dead_letters.park(event, exc.reason, exc.fingerprint)
+        message = await dead_letters.decode(event, codec)
+        if message is None:
             return
         order_id = message.get("order_id")
         if order_id is None:
@@ -63,10 +60,8 @@ def build_observer(wiring, saga_by_order: faust.Table):
     codec, dead_letters = wiring.codec, wiring.dead_letters
 
     async def handle(event: faust.EventT) -> None:
-        try:
-            message = codec.decode(event.value)
-        except DecodeError as exc:
-            await dead_letters.park(event, exc.reason, exc.fingerprint)
+        message = await dead_letters.decode(event, codec)
+        if message is None:
             return
         order_id = message.get("order_id")
         stored = saga_by_order.get(order_id) if order_id else None

@@ -7,6 +7,9 @@ import time
 
 import faust
 
+from streams.codec import AvroCodec, DecodeError
+from streams.messages import Message
+
 log = logging.getLogger(__name__)
 
 REASON = "orderflow.reason"
@@ -38,6 +41,14 @@ class DeadLetters:
 
     def __init__(self, topic: faust.TopicT) -> None:
         self.topic = topic
+
+    async def decode(self, event: faust.EventT, codec: AvroCodec) -> Message | None:
+        """The event's message, or None after parking bytes that do not decode."""
+        try:
+            return codec.decode(event.value)
+        except DecodeError as exc:
+            await self.park(event, exc.reason, exc.fingerprint)
+            return None
 
     async def park(self, event: faust.EventT, reason: str, fingerprint: bytes | None = None):
         message = event.message

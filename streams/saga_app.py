@@ -25,13 +25,14 @@ import faust
 from faust.types import TP
 
 from processors.inventory.agent import build_inventory_agent
-from processors.payment.agent import build_payment_agent
+from processors.participant_agent import build_participant_agent, ledger_by_order
+from processors.payment import domain as payment
 from processors.payment.domain import PaymentRules
 from processors.saga.agent import build_deadline_timer, build_saga_agent
 from processors.saga.commands import DESTINATION
 from processors.saga.deadlines import DeadlineIndex
 from processors.saga.decide import RetryPolicy
-from processors.shipping.agent import build_shipping_agent
+from processors.shipping import domain as shipping
 from streams import topics as specs
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
@@ -116,12 +117,18 @@ class SagaWiring:
         s, common = self.settings.saga, {"codec": self.codec, "dead_letters": self.dead_letters}
         misbehave = {"delay_ms": s.participant_delay_ms, "silent": s.silent_commands}
         if self.settings.runs("payment"):
-            self.agents["payment"] = build_payment_agent(
+            rules = PaymentRules(s.decline_above_cents, s.decline_rate)
+            self.agents["payment"] = build_participant_agent(
                 self.app,
+                name="charge_and_refund_payments",
                 commands=self.topics[specs.PAYMENT_COMMANDS.name],
-                payment_by_order=self.table("payment_by_order"),
+                accepts=payment.COMMANDS,
+                apply=ledger_by_order(
+                    self.table("payment_by_order"),
+                    lambda ledger, c, t: payment.decide(ledger, c, t, rules),
+                    payment.evolve,
+                ),
                 send_reply=self.reply_sender(specs.PAYMENT_EVENTS),
-                rules=PaymentRules(s.decline_above_cents, s.decline_rate),
                 **common,
                 **misbehave,
             )
@@ -137,12 +144,18 @@ class SagaWiring:
                 **misbehave,
             )
         if self.settings.runs("shipping"):
-            self.agents["shipping"] = build_shipping_agent(
+            unshippable = frozenset(s.unshippable_skus)
+            self.agents["shipping"] = build_participant_agent(
                 self.app,
+                name="schedule_and_cancel_shipments",
                 commands=self.topics[specs.SHIPPING_COMMANDS.name],
-                shipment_by_order=self.table("shipment_by_order"),
+                accepts=shipping.COMMANDS,
+                apply=ledger_by_order(
+                    self.table("shipment_by_order"),
+                    lambda ledger, c, t: shipping.decide(ledger, c, t, unshippable),
+                    shipping.evolve,
+                ),
                 send_reply=self.reply_sender(specs.SHIPPING_EVENTS),
-                unshippable=frozenset(s.unshippable_skus),
                 **common,
                 **misbehave,
             )

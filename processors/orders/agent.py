@@ -9,7 +9,7 @@ import faust
 
 from processors.orders.domain import Order
 from processors.orders.handling import COMMANDS, handle
-from streams.codec import AvroCodec, DecodeError
+from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
 from streams.messages import Message
 
@@ -35,10 +35,8 @@ def build_order_agent(
         await topic.send(key=message["order_id"].encode(), value=codec.encode(message))
 
     async def apply_one(event: faust.EventT) -> None:
-        try:
-            command = codec.decode(event.value)
-        except DecodeError as exc:
-            await dead_letters.park(event, exc.reason, exc.fingerprint)
+        command = await dead_letters.decode(event, codec)
+        if command is None:
             return
         if command.name not in COMMANDS:
             await dead_letters.park(event, f"{command.name} is not an order command")

@@ -20,7 +20,7 @@ from processors.projections.project import project
 from sinks.clickhouse_client import ClickHouseError, connect_clickhouse
 from sinks.clickhouse_sink import ClickHouseSink
 from sinks.redis_sink import RedisSink
-from streams.codec import AvroCodec, DecodeError
+from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
 from streams.settings import Settings
 
@@ -49,10 +49,8 @@ async def decode_batch(
     decoded = []
     for event in batch:
         msg = event.message
-        try:
-            message = codec.decode(event.value)
-        except DecodeError as exc:
-            await dead_letters.park(event, exc.reason, exc.fingerprint)
+        message = await dead_letters.decode(event, codec)
+        if message is None:
             continue
         timestamp_ms = int(msg.timestamp * 1000)  # Faust gives seconds as a float
         decoded.append(SourceEvent(message, msg.topic, msg.partition, msg.offset, timestamp_ms))

@@ -32,7 +32,7 @@ from processors.saga.commands import command_for
 from processors.saga.deadlines import Deadline, DeadlineIndex
 from processors.saga.decide import TRIGGERS, RetryPolicy, decide
 from processors.saga.state import Saga, evolve, replace
-from streams.codec import AvroCodec, DecodeError
+from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
 from streams.messages import Message
 
@@ -65,12 +65,8 @@ def build_saga_agent(
     topic (``streams.saga_app`` knows which); ``deadlines`` mirrors every stored state."""
 
     async def handle(event: faust.EventT) -> None:
-        try:
-            trigger = codec.decode(event.value)
-        except DecodeError as exc:
-            await dead_letters.park(event, exc.reason, exc.fingerprint)
-            return
-        if trigger.name not in TRIGGERS:
+        trigger = await dead_letters.decode(event, codec)
+        if trigger is None or trigger.name not in TRIGGERS:
             return  # other events share these topics (OrderShipped, ...)
         order_id = trigger["order_id"]
         stored = saga_by_order.get(order_id)
