@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -22,6 +21,7 @@ from sinks import redis_queries
 from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
 from streams.demo_saga import demo_worker_env, saga_outcomes
+from streams.readside import ReadSideError, ask_worker
 from streams.settings import Settings
 
 SKUS = [f"SKU-{n:03d}" for n in range(1, 41)]
@@ -107,11 +107,12 @@ class WorkerProcess:
 
 def clickhouse_count(settings: Settings, correlation_id: str) -> int:
     """Orders of this run in ClickHouse, asked of the worker that owns the database."""
-    url = f"{settings.web_url}/analytics/count/?correlation_id={correlation_id}"
+    # Always the demo's own worker, never read_analytics(): opening embedded ClickHouse
+    # here while the worker is still starting would take the directory from it.
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return int(json.load(response)["rows"][0]["orders"])
-    except (urllib.error.URLError, OSError, KeyError, IndexError):
+        rows = ask_worker(settings.web_url, "count", {"correlation_id": correlation_id})
+        return int(rows[0]["orders"])
+    except (ReadSideError, KeyError, IndexError):
         return 0
 
 

@@ -49,7 +49,7 @@ def read_analytics(
                 f"embedded ClickHouse is owned by process {owner.get('pid')}, which serves "
                 "no HTTP API; stop it or set CLICKHOUSE_URL to a ClickHouse server"
             )
-        return _ask_owner(owner["url"], name, params)
+        return ask_worker(owner["url"], name, params)
     try:
         client = connect_clickhouse(settings)
         ensure_schema(client, settings.clickhouse_database)  # an empty model reads as empty
@@ -58,7 +58,8 @@ def read_analytics(
         raise ReadSideError(str(exc)) from None
 
 
-def _ask_owner(base_url: str, name: str, params: dict[str, str]) -> list[dict]:
+def ask_worker(base_url: str, name: str, params: dict[str, str]) -> list[dict]:
+    """Rows of analytics ``name`` from the worker's HTTP API at ``base_url``."""
     url = f"{base_url.rstrip('/')}/analytics/{name}/"
     if params:
         url += "?" + urllib.parse.urlencode(params)

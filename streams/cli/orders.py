@@ -145,9 +145,9 @@ orders.command("ship")(
 orders.command("deliver")(_lifecycle("DeliverOrder", "Mark a shipped order delivered."))
 
 
-def _history(settings: Settings, order_id: str):
+def _history(settings: Settings, order_id: str, codec: AvroCodec | None = None):
     try:
-        return read_order_events(settings, AvroCodec(SchemaStore.load()), order_id)
+        return read_order_events(settings, codec or AvroCodec(SchemaStore.load()), order_id)
     except KafkaUnavailable as exc:
         fail(str(exc))
 
@@ -183,7 +183,7 @@ def _fold_state(settings: Settings, order_id: str, cutoff):
     """The order folded from the log: latest snapshot + later events, or (as of a past
     time) every event up to it. Never read from the aggregate's mutable table."""
     codec = AvroCodec(SchemaStore.load())
-    events = _history(settings, order_id)
+    events = _history(settings, order_id, codec)
     if cutoff is not None:
         events = [e for e in events if e.message["occurred_at"] <= to_millis(cutoff)]
         return fold(e.message for e in events), f"kafka-log ({len(events)} events)"
