@@ -19,12 +19,14 @@ from processors.projections.agents import build_projection_agents
 from streams import topics as specs
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
+from streams.faust_fixes import install as install_faust_fixes
 from streams.local_state import discard_unclean_state, mark_clean_shutdown
 from streams.saga_app import SagaWiring
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
 from streams.web import register_views
 
+install_faust_fixes()
 settings = Settings.from_env()
 codec = AvroCodec(SchemaStore.load())
 # A worker running only some agents (ORDERFLOW_AGENTS) is an app of its own.

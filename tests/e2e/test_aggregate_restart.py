@@ -29,16 +29,10 @@ def lifecycle(order_id: str) -> list:
     ]
 
 
-# Known failure, kept visible rather than skipped: after a kill -9, the restarted
-# faust-streaming 0.15.3 worker sometimes skips the first few records of a partition
-# (seen in 3 of 7 runs here, in both exactly_once and at_least_once). Likely cause, read
-# in faust's source: Recovery resumes and seeks the stream partitions before it calls
-# consumer.resume_flow(), and Consumer._drain_messages delivers each record with
-# wait_first(callback(message), suspend_flow.wait()), so a record fetched in that window
-# is cancelled while its offset is marked read. The committed offset stays before the
-# skipped commands, so a later restart processes them. A re-seek after resume_flow was
-# tried and lost events instead. `strict=False`: XPASS when the run is clean.
-@pytest.mark.xfail(strict=False, reason="faust resumes past the committed offset after kill -9")
+# Regression test for the recovery race fixed in streams/faust_fixes.py
+# (faust-streaming/faust#596): before the fix the restarted worker skipped 2-8 commands
+# in most runs here (5 of 5 in a row with memory://), because records delivered while
+# recovery seeked the stream partitions were cleared from the agent's queue.
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 def test_kill_9_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path, store):
     env = worker_env(tmp_path, ORDERFLOW_STORE=store, ORDERFLOW_AGENTS=AGGREGATE_ONLY)

@@ -28,11 +28,9 @@ ORDERS = 950  # about 3000 events
 RATE = 1500  # events/s: the stream is still flowing when the kill comes
 
 
-# Known failure, kept visible: see tests/e2e/test_aggregate_restart.py for the faust cause.
-# A restarted worker that skips the first records of a partition skips events of the
-# interrupted batch, so the sink that had not flushed them yet shows drift (seen once:
-# ClickHouse 31, Redis 0).
-@pytest.mark.xfail(strict=False, reason="faust resumes past the committed offset after kill -9")
+# Regression test for the recovery race fixed in streams/faust_fixes.py: before the fix a
+# restarted worker could skip the first records of a partition, and the sink that had not
+# flushed them yet showed drift (seen once: ClickHouse 31, Redis 0).
 def test_kill_9_mid_batch_then_restart_leaves_zero_drift(tmp_path):
     env = worker_env(tmp_path)
     settings = Settings.from_env(env)
