@@ -11,13 +11,15 @@ and the same sink classes, batched by the worker's batch size.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from processors.projections.agents import feed_until_written
+from processors.projections.agents import feed_all
+from processors.projections.pipeline import WritePipeline
 from processors.projections.position import SourceEvent
 from streams.codec import AvroCodec
 from streams.settings import Settings
@@ -98,12 +100,16 @@ def run_loop(
     decode-only baseline). Sinks are built before the clock starts."""
     sinks = [make() for make in sink_factories]
 
-    async def project(batch: Sequence[SourceEvent]) -> None:
-        await asyncio.gather(*(feed_until_written(sink, batch) for sink in sinks))
+    async def consume_and_project() -> int:
+        if not sinks:
+            return await _consume(settings, codec, batch_size, settings.batch_seconds, _nothing)
+        pipeline = WritePipeline(functools.partial(feed_all, sinks))
+        count = await _consume(settings, codec, batch_size, settings.batch_seconds, pipeline.submit)
+        await pipeline.drain()
+        return count
 
-    on_batch = project if sinks else _nothing
     started = time.perf_counter()
-    events = asyncio.run(_consume(settings, codec, batch_size, settings.batch_seconds, on_batch))
+    events = asyncio.run(consume_and_project())
     seconds = time.perf_counter() - started
     for sink in sinks:
         sink.close()

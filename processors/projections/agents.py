@@ -1,13 +1,16 @@
 """Live projection agents: batches from ``orders.events`` into the Redis and ClickHouse sinks.
 
 Each agent takes a batch (size and time bounded), decodes it, walks the one dispatch
-table through ``project`` and flushes before the batch's offsets can be committed: a
-crash re-delivers at most the current batch, and the sinks' idempotent writes absorb it.
+table through ``project`` and flushes; the batch's events are acknowledged (so their
+offsets can be committed) only once every sink has flushed them. A crash re-delivers at
+most the unacknowledged batches, and the sinks' idempotent writes absorb them. The write
+of one batch overlaps the fetch and decode of the next (``pipeline.WritePipeline``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
 
@@ -15,6 +18,7 @@ import faust
 import redis
 from clickhouse_connect.driver.exceptions import DatabaseError
 
+from processors.projections.pipeline import WritePipeline
 from processors.projections.position import SourceEvent
 from processors.projections.project import project
 from sinks.clickhouse_client import ClickHouseError, connect_clickhouse
@@ -25,6 +29,10 @@ from streams.deadletter import DeadLetters
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# How long shutdown waits for the batch being written (a store that is down makes the
+# write retry; its batch is then left unacknowledged for the next worker).
+_SHUTDOWN_WRITE_SECONDS = 15.0
 
 
 def redis_sink_factory(settings: Settings) -> Callable[[], RedisSink]:
@@ -72,16 +80,36 @@ def build_projection_agent(
     async def project_read_models(stream):
         sinks = [await asyncio.to_thread(make) for make in sink_factories]
         log.info("projecting %s into %d read models", ", ".join(source.topics), len(sinks))
+        pipeline = WritePipeline(functools.partial(feed_all, sinks))
         try:
-            async for batch in stream.take_events(settings.batch_size, settings.batch_seconds):
+            # noack_take: the events are acknowledged by hand, after the write.
+            async for batch in stream.noack_take(settings.batch_size, settings.batch_seconds):
                 events = await decode_batch(batch, codec, dead_letters)
-                # The sinks are independent stores: write them concurrently.
-                await asyncio.gather(*(feed_until_written(sink, events) for sink in sinks))
+                await pipeline.submit(events, functools.partial(ack_all, stream, batch))
         finally:
-            for sink in sinks:
-                await asyncio.to_thread(sink.close)
+            # Flush on shutdown: the batch in flight is written and acknowledged first.
+            if await pipeline.finish(timeout=_SHUTDOWN_WRITE_SECONDS):
+                for sink in sinks:
+                    await asyncio.to_thread(sink.close)
+            else:
+                log.warning(
+                    "a batch was still being written after %.0fs at shutdown; it stays "
+                    "unacknowledged and will be delivered again",
+                    _SHUTDOWN_WRITE_SECONDS,
+                )
 
     return project_read_models
+
+
+async def ack_all(stream, batch: Sequence[faust.EventT]) -> None:
+    for event in batch:
+        await stream.ack(event)
+
+
+async def feed_all(sinks: Sequence[object], events: Sequence[SourceEvent]) -> None:
+    """Write ``events`` to every sink; the sinks are independent stores, written
+    concurrently."""
+    await asyncio.gather(*(feed_until_written(sink, events) for sink in sinks))
 
 
 async def feed_until_written(sink, events: Sequence[SourceEvent]) -> int:

@@ -1,0 +1,64 @@
+"""One batch written while the next is fetched and decoded.
+
+The projection's time per batch is fetch + decode (the event loop) then write (a thread
+packing and waiting on Redis, chdb running its insert — both mostly outside the GIL).
+Run one after the other, each waits for the other; ``WritePipeline`` overlaps them:
+``submit`` starts writing a batch in the background and returns, so the caller goes on
+to fetch and decode the next batch, and only the *next* ``submit`` waits for this write.
+
+Two rules keep it correct:
+
+- at most one batch is being written, and batches are written in the order submitted:
+  a sink never sees batch N+1 before batch N (the Redis script drops a whole update
+  older than the stored version, so order matters for the fields an update carries);
+- a batch's ``done`` callback (the agent acknowledges its events there, which lets Faust
+  commit their offsets) runs only after every sink has written the batch. A crash before
+  that re-delivers the batch, and the idempotent sinks absorb the repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+from processors.projections.position import SourceEvent
+
+Write = Callable[[Sequence[SourceEvent]], Awaitable[object]]
+Done = Callable[[], Awaitable[object]]
+
+
+class WritePipeline:
+    def __init__(self, write: Write) -> None:
+        self._write = write
+        self._in_flight: asyncio.Task | None = None
+
+    async def submit(self, events: Sequence[SourceEvent], done: Done | None = None) -> None:
+        """Wait for the batch in flight, then start writing ``events``; ``done`` runs
+        once they are written."""
+        await self.drain()
+        self._in_flight = asyncio.ensure_future(self._write_then(events, done))
+
+    async def drain(self) -> None:
+        """Wait until the batch in flight (if any) is written and its ``done`` has run."""
+        task, self._in_flight = self._in_flight, None
+        if task is not None:
+            await task
+
+    async def finish(self, timeout: float) -> bool:
+        """Like ``drain`` at shutdown, but give up after ``timeout`` seconds without
+        cancelling the write (its thread cannot be interrupted). False: still writing."""
+        task = self._in_flight
+        if task is None:
+            return True
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            return False
+        self._in_flight = None
+        task.result()  # re-raise what the write raised
+        return True
+
+    async def _write_then(self, events: Sequence[SourceEvent], done: Done | None) -> None:
+        if events:
+            await self._write(events)
+        if done is not None:
+            await done()
