@@ -76,9 +76,10 @@ class CommandClient:
             consumer.position(tp)
         self._results = consumer
 
-    def send(self, command: Message) -> None:
+    def send(self, command: Message, topic: str = ORDER_COMMANDS.name) -> None:
+        """Send ``command`` keyed by its order id to ``topic`` (a base topic name)."""
         self.producer.send(
-            self.settings.topic(ORDER_COMMANDS.name),
+            self.settings.topic(topic),
             key=command["order_id"].encode(),
             value=self.codec.encode(command),
         )

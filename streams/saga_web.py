@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import faust
 
+RESTORING = "the worker is still restoring its tables from their changelogs"
 SUMMARY = ("order_id", "saga_id", "mode", "status", "step", "attempt", "reason", "updated_at")
 
 
@@ -22,10 +23,20 @@ def register_saga_views(app: faust.App, tables: dict[str, faust.Table]) -> None:
     tables this worker has."""
     sagas = tables.get("saga_by_order")
     stock = tables.get("stock_by_sku")
+
+    def restoring(web):
+        # Until recovery completes the tables are partial: an answer would be wrong
+        # ("no saga") rather than late.
+        if app.tables.recovery.completed.is_set():
+            return None
+        return web.json({"error": "restoring", "detail": RESTORING}, status=503)
+
     if sagas is not None:
 
         @app.page("/sagas/")
         async def saga_list(web, request):
+            if (busy := restoring(web)) is not None:
+                return busy
             state = request.query.get("state")
             rows = [
                 saga_summary(saga)
@@ -37,6 +48,8 @@ def register_saga_views(app: faust.App, tables: dict[str, faust.Table]) -> None:
 
         @app.page("/sagas/{order_id}/")
         async def saga_detail(web, request, order_id: str):
+            if (busy := restoring(web)) is not None:
+                return busy
             saga = sagas.get(order_id)
             if saga is None:
                 return web.json({"error": f"no saga for order {order_id}"}, status=404)

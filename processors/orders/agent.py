@@ -11,6 +11,7 @@ from processors.orders.domain import Order
 from processors.orders.handling import COMMANDS, handle
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
+from streams.faust_fixes import COMMIT_FENCE
 from streams.messages import Message
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ def build_order_agent(
     @app.agent(commands, name="apply_order_commands")
     async def apply_order_commands(stream):
         async for event in stream.events():
-            await apply_one(event)
+            # One command's events, table writes and result share a transaction.
+            async with COMMIT_FENCE.processing():
+                await apply_one(event)
 
     return apply_order_commands

@@ -4,7 +4,8 @@ overdue deadline) and the saga's state in, the saga's new records out. Pure, no 
 Forward: charge -> reserve -> schedule -> confirm, then the customer is notified. A step
 that fails, or times out after ``max_attempts`` sendings, starts the compensation: undo
 what happened (and what may have happened), newest first, then cancel the order. A
-compensation that keeps timing out parks the saga as ``needs_attention``. Replies that do
+compensation that keeps timing out parks the saga as ``needs_attention``, until an
+operator's ``SagaResumeRequested`` sends that step again. Replies that do
 not answer the step in flight (duplicates, late answers to a step given up on) change
 nothing; compensating a step given up on is what makes a late effect harmless.
 """
@@ -42,7 +43,9 @@ REPLIES = {
     "InventoryReleased": ("release", True),
     "ShipmentCancelled": ("cancel_shipment", True),
 }
-TRIGGERS = frozenset({*REPLIES, "OrderCreated", "OrderCancelled", "SagaDeadlineReached"})
+TRIGGERS = frozenset(
+    {*REPLIES, "OrderCreated", "OrderCancelled", "SagaDeadlineReached", "SagaResumeRequested"}
+)
 
 
 @dataclass(frozen=True)
@@ -90,12 +93,19 @@ class Recorder:
 
 def decide(saga: Saga | None, trigger: Message, now_ms: int, policy: RetryPolicy) -> list[Message]:
     """The records ``trigger`` adds to ``saga`` (possibly none)."""
-    cause = trigger.get("event_id") or f"deadline:{trigger.get('step')}:{trigger.get('attempt')}"
+    cause = (
+        trigger.get("event_id")
+        or trigger.get("request_id")
+        or f"deadline:{trigger.get('step')}:{trigger.get('attempt')}"
+    )
     rec = Recorder(saga, now_ms, cause, "orchestration")
     name = trigger.name
     if name == "OrderCreated":
         if saga is None:
             _start(rec, trigger, policy)
+    elif name == "SagaResumeRequested":
+        if saga is not None and saga.status == NEEDS_ATTENTION:
+            _resume(rec, trigger, policy)
     elif saga is None or saga.status in (COMPENSATED, NEEDS_ATTENTION):
         pass  # nothing to steer: unknown order, or a saga that is over
     elif name == "OrderCancelled":
@@ -182,6 +192,15 @@ def _on_deadline(rec: Recorder, tick: Message, policy: RetryPolicy) -> None:
         return
     rec.step(step, "timed_out", COMPENSATING, reason=reason)
     _next_compensation(rec, policy)
+
+
+def _resume(rec: Recorder, request: Message, policy: RetryPolicy) -> None:
+    """Send the compensation step the saga gave up on again, from attempt 1; what is
+    still pending after it follows as usual."""
+    step = rec.saga.step
+    note = request.get("note") or ""
+    rec.step(step, "resumed", COMPENSATING, reply=request.name, reason=note)
+    _send(rec, step, 1, COMPENSATING, policy)
 
 
 def _next_compensation(rec: Recorder, policy: RetryPolicy) -> None:

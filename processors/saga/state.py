@@ -149,8 +149,9 @@ def _evolve_step(saga: Saga, body: dict[str, Any]) -> Saga:
         saga = replace(saga, pending=tuple(p for p in saga.pending if p != "cancel_order"))
     elif outcome == "timed_out" and state == COMPENSATING and step in FORWARD:
         saga = replace(saga, uncertain=step)  # gave up without knowing whether it happened
-    if state == COMPENSATING and saga.status != COMPENSATING:
+    if state == COMPENSATING and saga.status not in (COMPENSATING, NEEDS_ATTENTION):
         # Entering compensation: fix the plan from what is known (or feared) to have happened.
+        # (A resumed saga keeps the plan it was parked with.)
         saga = replace(saga, pending=saga.compensation_plan())
     if outcome == "sent":
         pending = saga.pending[1:] if saga.pending[:1] == (step,) else saga.pending
@@ -169,5 +170,8 @@ def _evolve_step(saga: Saga, body: dict[str, Any]) -> Saga:
         done=done,
         step=saga.step if state == NEEDS_ATTENTION else None,
         deadline_at=None,
-        reason=(body.get("reason") or saga.reason) if outcome != "succeeded" else saga.reason,
+        # The saga's reason is why it compensates; an operator's note stays in the timeline.
+        reason=saga.reason
+        if outcome in ("succeeded", "resumed")
+        else (body.get("reason") or saga.reason),
     )

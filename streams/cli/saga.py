@@ -1,21 +1,29 @@
-"""``orderflow saga show|list``: saga timelines from the saga table, read through the
-HTTP API of the worker that runs the saga (``ORDERFLOW_WEB_PORT``), so they show what
+"""``orderflow saga show|list|resume``: saga timelines from the saga table, read through
+the HTTP API of the worker that runs the saga (``ORDERFLOW_WEB_PORT``), so they show what
 the orchestrator (or the choreography observer) has recorded, including sagas parked as
-``needs_attention``."""
+``needs_attention``; ``resume`` asks the orchestrator to take a parked saga up again."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 
 import click
 
 from processors.saga.state import STATES
+from streams.admin import KafkaUnavailable
 from streams.cli.output import emit_json, fail, table
+from streams.client import CommandClient, now_ms
+from streams.codec import AvroCodec
+from streams.messages import Message
+from streams.schema_store import SchemaStore
 from streams.settings import Settings
+from streams.topics import SAGA_TICKS
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
@@ -27,6 +35,9 @@ def fetch(settings: Settings, path: str, timeout: float = 10.0):
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.status, json.load(response)
     except urllib.error.HTTPError as exc:
+        if exc.code == 503:
+            fail(f"the saga worker at {settings.web_url} is still restoring its tables; "
+                 "try again in a moment")  # fmt: skip
         return exc.code, json.loads(exc.read() or b"{}")
     except (urllib.error.URLError, OSError) as exc:
         fail(
@@ -82,3 +93,63 @@ def list_sagas(settings: Settings, state: str | None, as_json: bool) -> None:
         click.echo("no sagas" + (f" in state {state}" if state else ""))
         return
     click.echo(table(rows, ["order_id", "status", "step", "attempt", "reason", "updated"]))
+
+
+@saga.command("resume")
+@click.argument("order_id")
+@click.option("--note", default="", help="Why; kept in the saga's timeline.")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the saga to leave needs_attention (0: do not wait).",
+)
+@JSON
+@click.pass_obj
+def resume(settings: Settings, order_id: str, note: str, wait: float, as_json: bool) -> None:
+    """Resume ORDER_ID's saga parked as needs_attention: the orchestrator sends the
+    compensation step it gave up on again (from attempt 1, same idempotency key) and
+    goes on with the rest of the compensation. Fix what made the step fail first."""
+    path = f"/sagas/{urllib.parse.quote(order_id)}/"
+    status, body = fetch(settings, path)
+    if status == 404:
+        fail(f"no saga for order {order_id}")
+    if body["status"] != "needs_attention":
+        fail(f"the saga of order {order_id} is {body['status']}, not needs_attention: "
+             "there is nothing to resume")  # fmt: skip
+    parked_version = body["version"]
+    request = Message(
+        "SagaResumeRequested",
+        {"order_id": order_id, "request_id": str(uuid.uuid4()), "note": note,
+         "requested_at": now_ms()},
+    )  # fmt: skip
+    try:
+        client = CommandClient(settings, AvroCodec(SchemaStore.load()))
+    except KafkaUnavailable as exc:
+        fail(str(exc))
+    try:
+        client.send(request, topic=SAGA_TICKS.name)
+        client.flush()
+    finally:
+        client.close()
+    outcome = {"order_id": order_id, "requested": True, "step": body.get("step"),
+               "status": body["status"]}  # fmt: skip
+    deadline = time.monotonic() + wait
+    while wait and time.monotonic() < deadline:
+        _, now = fetch(settings, path)
+        if now.get("version", parked_version) > parked_version:
+            outcome.update(status=now["status"], step=now.get("step"))
+            break
+        time.sleep(0.2)  # polling the worker's API, not synchronisation
+    if as_json:
+        emit_json(outcome)
+        return
+    if outcome["status"] == "needs_attention":
+        click.echo(f"resume requested for order {order_id}; the saga has not moved yet "
+                   f"(see `orderflow saga show {order_id}`)")  # fmt: skip
+    else:
+        click.echo(
+            f"saga of order {order_id} resumed: {outcome['status']}"
+            + (f", step {outcome['step']} sent again" if outcome.get("step") else "")
+        )

@@ -80,11 +80,14 @@ def test_reset_refuses_a_group_with_active_members(settings, log):
     group = f"{settings.namespace}-active"
     before = commit(settings, group, 1)
     member = KafkaConsumer(
-        settings.topic("orders.events"),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group,
         enable_auto_commit=False,
     )
+    # Metadata first: a member that joins before it knows the topic's partitions can be
+    # assigned nothing ("No partition metadata") and stay so (seen once in CI).
+    assert member.partitions_for_topic(settings.topic("orders.events"))
+    member.subscribe([settings.topic("orders.events")])
     try:
         eventually(
             lambda: member.poll(timeout_ms=200) is not None and member.assignment(),

@@ -4,11 +4,15 @@ answer parks the saga as needs_attention (and it stays listed, never dropped).""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from streams.admin import delete_namespace_topics
 from tests.integration.saga_support import SagaWorker, log_messages, new_order_id, steps
-from tests.support import get_json
+from tests.support import eventually, get_json
 
 pytestmark = pytest.mark.integration
 
@@ -53,3 +57,36 @@ def test_a_compensation_that_never_answers_is_parked_as_needs_attention(worker_w
     assert saga["step"] == "cancel_shipment"
     body = get_json(f"{worker.settings.web_url}/sagas/?state=needs_attention")
     assert [row["order_id"] for row in body["sagas"]] == [order_id]
+
+
+def test_a_parked_saga_resumed_by_the_operator_finishes_its_compensation(worker_with):
+    worker = worker_with("ScheduleShipment,CancelShipment")
+    order_id = worker.place(new_order_id("resume"), "SKU-1", 1, 900)
+    assert worker.wait_final(order_id)["status"] == "needs_attention"
+    # The operator fixes the shipping service (a worker without the silence), then resumes.
+    worker.worker.stop()
+    worker.env["PARTICIPANT_SILENT_COMMANDS"] = ""
+    worker.restart()
+    eventually(lambda: worker.saga(order_id), 60, "the restarted worker to show the saga")
+    done = orderflow(worker.env, "saga", "resume", order_id, "--note", "carrier back", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] in ("compensating", "compensated")
+    saga = worker.wait_final(order_id)
+    assert saga["status"] == "compensated"
+    assert ("cancel_shipment", "resumed") in steps(saga)
+    resumed_at = steps(saga).index(("cancel_shipment", "resumed"))
+    after = [s for s, o in steps(saga)[resumed_at:] if o == "succeeded"]
+    assert after == ["cancel_shipment", "release", "refund", "cancel_order"]
+    again = orderflow(worker.env, "saga", "resume", order_id)
+    assert again.returncode == 1
+    assert again.stderr.strip() == (
+        f"error: the saga of order {order_id} is compensated, not needs_attention: "
+        "there is nothing to resume"
+    )
+
+
+def orderflow(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli.main", *args],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip

@@ -90,4 +90,13 @@ SAGA_SAMPLES = [
             "issued_at": T0 + 5,
         },
     ),  # fmt: skip
+    Message(
+        "SagaResumeRequested",
+        {
+            "order_id": "o-1",
+            "request_id": "r-1",
+            "note": "refund service fixed",
+            "requested_at": T0 + 9,
+        },
+    ),  # fmt: skip
 ]

@@ -219,3 +219,66 @@ def test_records_fit_their_schemas():
         decoded = codec.decode(codec.encode(message))  # EncodeError if a field is off
         assert decoded.name == message.name
         assert {k: decoded.body[k] for k in message.body} == message.body
+
+
+def resume(note: str = "stock service back") -> Message:
+    return Message(
+        "SagaResumeRequested",
+        {"order_id": ORDER, "request_id": "req-1", "note": note, "requested_at": 5},
+    )
+
+
+def parked_at_release(run: Run) -> None:
+    happy_until(run, "schedule")
+    run.when(reply("ShipmentFailed", "schedule", reason="too big"))
+    for _ in range(POLICY.max_attempts):
+        run.when(tick(run.saga, run.saga.deadline_at), now=run.saga.deadline_at)
+
+
+def test_resuming_a_parked_saga_sends_its_step_again_and_finishes_the_compensation():
+    run = Run()
+    parked_at_release(run)
+    assert (run.saga.status, run.saga.step) == (NEEDS_ATTENTION, "release")
+    parked_pending, parked_reason = run.saga.pending, run.saga.reason
+    records = run.when(resume(), now=50_000)
+    assert [(r["step"], r["outcome"]) for r in records] == [
+        ("release", "resumed"),
+        ("release", "sent"),
+    ]
+    assert records[0]["reason"] == "stock service back"
+    saga = run.saga
+    assert (saga.status, saga.step, saga.attempt) == ("compensating", "release", 1)
+    assert saga.deadline_at == 50_000 + POLICY.step_timeout_ms
+    assert saga.pending == parked_pending == ("refund", "cancel_order")  # the plan it had
+    assert saga.reason == parked_reason  # the note goes to the timeline, not the reason
+    assert saga.timeline[-2]["reason"] == "stock service back"
+    releases = [c for c in run.commands if c.name == "ReleaseInventory"]
+    assert len(releases) == POLICY.max_attempts + 1
+    assert len({c["idempotency_key"] for c in releases}) == 1  # the participant dedups
+    run.when(reply("InventoryReleased", "release"))
+    run.when(reply("PaymentRefunded", "refund"))
+    run.when(order_event("OrderCancelled", reason="too big"))
+    assert run.saga.status == COMPENSATED
+    assert run.sent()[-3:] == ["ReleaseInventory", "RefundPayment", "CancelOrder"]
+
+
+def test_a_resume_request_for_a_saga_that_is_not_parked_changes_nothing():
+    run = Run()
+    assert run.when(resume()) == []  # no saga yet
+    happy_until(run, "reserve")
+    before = run.saga
+    assert run.when(resume()) == []  # running
+    assert run.saga == before
+
+
+def test_resume_records_and_the_request_fit_their_schemas():
+    from streams.codec import AvroCodec
+    from streams.schema_store import SchemaStore
+
+    codec = AvroCodec(SchemaStore.load())
+    run = Run()
+    parked_at_release(run)
+    records = run.when(resume())
+    for message in [resume(), *records, run.commands[-1]]:
+        decoded = codec.decode(codec.encode(message))
+        assert {k: decoded.body[k] for k in message.body} == message.body

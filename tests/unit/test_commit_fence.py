@@ -1,0 +1,65 @@
+"""CommitFence: a commit waits for the messages in hand and holds new ones back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from streams.faust_fixes import CommitFence
+
+pytestmark = pytest.mark.unit
+
+
+def test_a_commit_waits_for_messages_in_hand_and_new_ones_wait_for_the_commit():
+    log: list[str] = []
+
+    async def run() -> None:
+        fence = CommitFence()
+        release_first = asyncio.Event()
+
+        async def message(name: str, hold: asyncio.Event | None = None) -> None:
+            async with fence.processing():
+                log.append(f"{name} start")
+                if hold is not None:
+                    await hold.wait()
+                log.append(f"{name} end")
+
+        async def commit() -> None:
+            async with fence.committing():
+                log.append("commit start")
+                await asyncio.sleep(0.01)
+                log.append("commit end")
+
+        first = asyncio.create_task(message("m1", release_first))
+        await asyncio.sleep(0)
+        committing = asyncio.create_task(commit())
+        await asyncio.sleep(0)
+        second = asyncio.create_task(message("m2"))
+        await asyncio.sleep(0.01)
+        assert log == ["m1 start"]  # the commit waits for m1, m2 waits for the commit
+        release_first.set()
+        await asyncio.gather(first, committing, second)
+
+    asyncio.run(run())
+    assert log == ["m1 start", "m1 end", "commit start", "commit end", "m2 start", "m2 end"]
+
+
+def test_messages_run_side_by_side_when_nothing_commits():
+    async def run() -> int:
+        fence = CommitFence()
+        both_in = asyncio.Event()
+        inside = 0
+
+        async def message() -> None:
+            nonlocal inside
+            async with fence.processing():
+                inside += 1
+                if inside == 2:
+                    both_in.set()
+                await asyncio.wait_for(both_in.wait(), 1)
+
+        await asyncio.gather(message(), message())
+        return inside
+
+    assert asyncio.run(run()) == 2
