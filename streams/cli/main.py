@@ -52,10 +52,22 @@ def _register() -> None:
 def main() -> None:
     _register()
     try:
-        cli(standalone_mode=True)
-    except KeyboardInterrupt:
+        code = cli.main(prog_name="orderflow", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.format_message(), err=True)  # a bare group: its help, as click does
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # One line, like every other refusal: what is wrong and where help is.
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        click.echo(f"error: {exc.format_message()}{where}", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
         sys.exit(130)
+    sys.exit(code if type(code) is int else 0)  # an Exit code; a returned value is success
 
 
 if __name__ == "__main__":
