@@ -21,6 +21,7 @@ import faust
 from processors.idempotency import handle
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
+from streams.faust_fixes import handle_each
 from streams.messages import Message
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,6 @@ def build_participant_agent(
 
     @app.agent(commands, name=name)
     async def participant(stream):
-        async for event in stream.events():
-            await handle(event)
+        await handle_each(stream, handle)
 
     return participant

@@ -15,6 +15,7 @@ import faust
 from processors.saga.choreography import observe, react
 from processors.saga.state import Saga, evolve
 from streams import topics as specs
+from streams.faust_fixes import handle_each
 
 EVENT_TOPICS = (
     specs.ORDER_EVENTS,
@@ -49,8 +50,7 @@ def build_reactor(wiring, service: str):
 
     @wiring.app.agent(wiring.triggers(EVENT_TOPICS), name=f"react_as_{service}")
     async def reactor(stream):
-        async for event in stream.events():
-            await handle(event)
+        await handle_each(stream, handle)
 
     return reactor
 
@@ -76,8 +76,7 @@ def build_observer(wiring, saga_by_order: faust.Table):
 
     @wiring.app.agent(wiring.triggers(EVENT_TOPICS), name="observe_fulfilment")
     async def observer(stream):
-        async for event in stream.events():
-            await handle(event)
+        await handle_each(stream, handle)
 
     return observer
 

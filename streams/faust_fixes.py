@@ -35,8 +35,9 @@ its table can have the event committed in one transaction and the table's change
 (sent through Faust's producer buffer, which the transaction commit does not flush) in
 the next. A crash in between keeps the event, loses the table write and redelivers the
 message (its offset was not committed yet): the aggregate decided the command again and
-wrote its event twice (seen once in 10 kill -9 runs). ``COMMIT_FENCE`` makes a message's
-outputs indivisible: agents handle a message inside ``COMMIT_FENCE.processing()``, and a
+wrote its event twice (seen twice in about 20 kill -9 runs). ``COMMIT_FENCE`` makes a
+message's outputs indivisible: every agent handling messages one by one runs
+``handle_each(stream, handle)``, which handles each message inside the fence, and a
 commit first closes the fence (no new message starts), waits for the messages in hand,
 flushes the producer buffer, and only then commits, so a message's events and table
 writes share a transaction. Its offset may commit one transaction later; the
@@ -51,87 +52,87 @@ import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import faust
 from faust.tables.recovery import Recovery
 from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
-_MARK = "_orderflow_flow_stopped_first"
+_PATCHED = "_orderflow_patched"
+
+
+def _patch(cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    """Replace ``cls.name`` by ``make(original)``, once per process."""
+    original = getattr(cls, name)
+    if not getattr(original, _PATCHED, False):
+        patched = functools.wraps(original)(make(original))
+        setattr(patched, _PATCHED, True)
+        setattr(cls, name, patched)
 
 
 def _stop_flow_first(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    if getattr(method, _MARK, False):
-        return method
-
-    @functools.wraps(method)
     async def wrapper(self: Recovery, *args: Any, **kwargs: Any) -> Any:
         # The wrapped method resumes the flow itself once the stream queues are cleared.
         self.app.consumer.stop_flow()
         return await method(self, *args, **kwargs)
 
-    setattr(wrapper, _MARK, True)
     return wrapper
 
 
-async def _highwaters_from_the_broker(self: AIOKafkaConsumerThread, partitions) -> Any:
-    # The consumer's isolation level goes with the ListOffsets request: under
-    # exactly_once (read_committed) the broker answers with the last stable offset.
-    return await self._ensure_consumer().end_offsets(partitions)
+def _highwaters_from_the_broker(_original: Callable[..., Any]) -> Callable[..., Any]:
+    async def highwaters(self: AIOKafkaConsumerThread, partitions) -> Any:
+        # The consumer's isolation level goes with the ListOffsets request: under
+        # exactly_once (read_committed) the broker answers with the last stable offset.
+        return await self._ensure_consumer().end_offsets(partitions)
+
+    return highwaters
 
 
 class CommitFence:
     """Many messages may be in hand at once; a commit waits for all of them and holds
-    new ones back until it is done."""
+    new ones back until it is done. ``async with fence:`` holds one message."""
 
     def __init__(self) -> None:
         self._in_hand = 0
-        self._idle: asyncio.Event | None = None
-        self._open: asyncio.Event | None = None
-        self._commit_lock: asyncio.Lock | None = None
+        self._idle = asyncio.Event()  # no message in hand
+        self._idle.set()
+        self._open = asyncio.Event()  # no commit waiting or running
+        self._open.set()
+        self._commit_lock = asyncio.Lock()
 
-    def _events(self) -> tuple[asyncio.Event, asyncio.Event, asyncio.Lock]:
-        if self._idle is None or self._open is None or self._commit_lock is None:
-            self._idle, self._open, self._commit_lock = (
-                asyncio.Event(),
-                asyncio.Event(),
-                asyncio.Lock(),
-            )
-            self._idle.set()
-            self._open.set()
-        return self._idle, self._open, self._commit_lock
-
-    @contextlib.asynccontextmanager
-    async def processing(self) -> AsyncIterator[None]:
-        idle, open_, _ = self._events()
-        await open_.wait()
+    async def __aenter__(self) -> None:
+        await self._open.wait()
         self._in_hand += 1
-        idle.clear()
-        try:
-            yield
-        finally:
-            self._in_hand -= 1
-            if self._in_hand == 0:
-                idle.set()
+        self._idle.clear()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._in_hand -= 1
+        if self._in_hand == 0:
+            self._idle.set()
 
     @contextlib.asynccontextmanager
     async def committing(self) -> AsyncIterator[None]:
-        idle, open_, lock = self._events()
-        async with lock:
-            open_.clear()
+        async with self._commit_lock:
+            self._open.clear()
             try:
-                await idle.wait()
+                await self._idle.wait()
                 yield
             finally:
-                open_.set()
+                self._open.set()
 
 
 COMMIT_FENCE = CommitFence()
 
 
-def _fenced_commit(method: Callable[..., Awaitable[bool]]) -> Callable[..., Awaitable[bool]]:
-    if getattr(method, _MARK, False):
-        return method
+async def handle_each(stream: faust.StreamT, handle: Callable[[faust.EventT], Awaitable[None]]):
+    """``handle`` every event of ``stream``, each inside ``COMMIT_FENCE``: the loop of
+    every agent that handles messages one by one, so that a message's sends and table
+    writes share a transaction."""
+    async for event in stream.events():
+        async with COMMIT_FENCE:
+            await handle(event)
 
-    @functools.wraps(method)
+
+def _fenced_commit(method: Callable[..., Awaitable[bool]]) -> Callable[..., Awaitable[bool]]:
     async def wrapper(self: Consumer, *args: Any, **kwargs: Any) -> bool:
         async with COMMIT_FENCE.committing():
             if self.in_transaction:
@@ -139,13 +140,12 @@ def _fenced_commit(method: Callable[..., Awaitable[bool]]) -> Callable[..., Awai
                 await self.app.producer.flush()
             return await method(self, *args, **kwargs)
 
-    setattr(wrapper, _MARK, True)
     return wrapper
 
 
 def install() -> None:
     """Patch ``Recovery`` and the consumer once per process (idempotent)."""
-    Recovery.on_recovery_completed = _stop_flow_first(Recovery.on_recovery_completed)
-    Recovery._resume_streams = _stop_flow_first(Recovery._resume_streams)
-    AIOKafkaConsumerThread._highwaters = _highwaters_from_the_broker
-    Consumer._commit_offsets = _fenced_commit(Consumer._commit_offsets)
+    _patch(Recovery, "on_recovery_completed", _stop_flow_first)
+    _patch(Recovery, "_resume_streams", _stop_flow_first)
+    _patch(AIOKafkaConsumerThread, "_highwaters", _highwaters_from_the_broker)
+    _patch(Consumer, "_commit_offsets", _fenced_commit)

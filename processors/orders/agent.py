@@ -11,7 +11,7 @@ from processors.orders.domain import Order
 from processors.orders.handling import COMMANDS, handle
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
-from streams.faust_fixes import COMMIT_FENCE
+from streams.faust_fixes import handle_each
 from streams.messages import Message
 
 log = logging.getLogger(__name__)
@@ -66,9 +66,6 @@ def build_order_agent(
 
     @app.agent(commands, name="apply_order_commands")
     async def apply_order_commands(stream):
-        async for event in stream.events():
-            # One command's events, table writes and result share a transaction.
-            async with COMMIT_FENCE.processing():
-                await apply_one(event)
+        await handle_each(stream, apply_one)
 
     return apply_order_commands

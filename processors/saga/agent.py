@@ -34,7 +34,7 @@ from processors.saga.decide import TRIGGERS, RetryPolicy, decide
 from processors.saga.state import Saga, evolve, replace
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
-from streams.faust_fixes import COMMIT_FENCE
+from streams.faust_fixes import handle_each
 from streams.messages import Message
 
 log = logging.getLogger(__name__)
@@ -90,10 +90,7 @@ def build_saga_agent(
 
     @app.agent(triggers, name="orchestrate_fulfilment")
     async def orchestrate_fulfilment(stream):
-        async for event in stream.events():
-            # One trigger's records, commands and table write share a transaction.
-            async with COMMIT_FENCE.processing():
-                await handle(event)
+        await handle_each(stream, handle)
 
     return orchestrate_fulfilment
 

@@ -19,7 +19,7 @@ def test_a_commit_waits_for_messages_in_hand_and_new_ones_wait_for_the_commit():
         release_first = asyncio.Event()
 
         async def message(name: str, hold: asyncio.Event | None = None) -> None:
-            async with fence.processing():
+            async with fence:
                 log.append(f"{name} start")
                 if hold is not None:
                     await hold.wait()
@@ -53,7 +53,7 @@ def test_messages_run_side_by_side_when_nothing_commits():
 
         async def message() -> None:
             nonlocal inside
-            async with fence.processing():
+            async with fence:
                 inside += 1
                 if inside == 2:
                     both_in.set()
@@ -63,3 +63,17 @@ def test_messages_run_side_by_side_when_nothing_commits():
         return inside
 
     assert asyncio.run(run()) == 2
+
+
+def test_installing_the_patches_twice_wraps_each_method_once():
+    from faust.tables.recovery import Recovery
+    from faust.transport.consumer import Consumer
+
+    from streams.faust_fixes import install
+
+    install()
+    patched = (Recovery.on_recovery_completed, Consumer._commit_offsets)
+    install()
+    assert (Recovery.on_recovery_completed, Consumer._commit_offsets) == patched
+    assert Consumer._commit_offsets.__wrapped__.__name__ == "_commit_offsets"
+    assert not hasattr(Consumer._commit_offsets.__wrapped__, "__wrapped__")
