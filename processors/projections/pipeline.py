@@ -40,13 +40,12 @@ class WritePipeline:
 
     async def drain(self) -> None:
         """Wait until the batch in flight (if any) is written and its ``done`` has run."""
-        task, self._in_flight = self._in_flight, None
-        if task is not None:
-            await task
+        await self.finish(timeout=None)
 
-    async def finish(self, timeout: float) -> bool:
-        """Like ``drain`` at shutdown, but give up after ``timeout`` seconds without
-        cancelling the write (its thread cannot be interrupted). False: still writing."""
+    async def finish(self, timeout: float | None) -> bool:
+        """``drain`` giving up after ``timeout`` seconds (shutdown). The write is never
+        cancelled, not even when the waiter is: its thread cannot be interrupted, and a
+        sink closed under it would race it. False: still writing."""
         task = self._in_flight
         if task is None:
             return True

@@ -49,35 +49,19 @@ def coalesce(updates: Iterable[OrderUpdate]) -> list[OrderUpdate]:
     """
     by_order: dict[str, list[OrderUpdate]] = {}
     for update in updates:
-        group = by_order.get(update.order_id)
-        if group is None:
-            by_order[update.order_id] = [update]
-        else:
-            group.append(update)
+        by_order.setdefault(update.order_id, []).append(update)
     merged = []
     for group in by_order.values():
-        if len(group) == 1:
-            merged.append(group[0])
-            continue
-        group.sort(key=lambda u: u.version)
-        fields: dict[str, str] = {}
-        user_id = created_at = None
-        for update in group:
-            fields.update(update.fields)
-            if update.user_id is not None:
-                user_id, created_at = update.user_id, update.created_at
-        last = group[-1]
-        merged.append(
-            OrderUpdate(
-                last.order_id,
-                last.version,
-                last.status,
-                last.updated_at,
-                tuple(fields.items()),
-                user_id,
-                created_at,
+        if len(group) > 1:
+            group.sort(key=lambda u: u.version)
+            fields: dict[str, str] = {}
+            for update in group:
+                fields.update(update.fields)
+            created = next((u for u in group if u.user_id is not None), group[-1])
+            group[-1] = group[-1]._replace(
+                fields=tuple(fields.items()), user_id=created.user_id, created_at=created.created_at
             )
-        )
+        merged.append(group[-1])
     return merged
 
 
