@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +24,14 @@ from streams.settings import Settings
 # Workers for tests of the aggregate and the projections alone: without the saga, which
 # would otherwise confirm or cancel their orders on its own.
 AGGREGATE_ONLY = "orders,projections"
+
+
+def orderflow(env: dict[str, str] | None, *args: str, timeout: float = 120):
+    """Run ``orderflow ARGS`` in a process of its own (``env`` None: this one's)."""
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli.main", *args],
+        env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
 
 
 def free_port() -> int:

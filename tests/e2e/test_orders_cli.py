@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 import time
 
 import pytest
 
 from streams.admin import create_topics, delete_namespace_topics
 from streams.settings import Settings
-from tests.support import AGGREGATE_ONLY, eventually, start_worker, worker_env
+from tests.support import AGGREGATE_ONLY, eventually, orderflow, start_worker, worker_env
 
 pytestmark = pytest.mark.e2e
 
@@ -27,16 +25,6 @@ def running(tmp_path_factory):
     yield env
     worker.stop()
     delete_namespace_topics(settings)
-
-
-def orderflow(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "streams.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def ok_json(env: dict, *args: str) -> dict:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -20,7 +18,7 @@ from streams.codec import AvroCodec
 from streams.lag import consumer_lag
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
-from tests.support import eventually, start_worker, worker_env
+from tests.support import eventually, orderflow, start_worker, worker_env
 
 pytestmark = pytest.mark.e2e
 
@@ -62,13 +60,7 @@ def test_kill_9_mid_batch_then_restart_leaves_zero_drift(tmp_path):
             return len(parts) == 4 and all(p.lag == 0 for p in parts)
 
         eventually(caught_up, timeout=90, what="the restarted worker caught up")
-        result = subprocess.run(
-            [sys.executable, "-m", "streams.cli.main", "verify", "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = orderflow(env, "verify", "--json")
         verdict = json.loads(result.stdout)
         assert verdict["drift"] == 0, verdict
         assert result.returncode == 0

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 
 import pytest
 import redis
@@ -21,7 +19,15 @@ from streams.messages import Message
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
 from tests.evolution.versioned_writes import write_with_version
-from tests.support import AGGREGATE_ONLY, eventually, get_json, read_topic, start_worker, worker_env
+from tests.support import (
+    AGGREGATE_ONLY,
+    eventually,
+    get_json,
+    orderflow,
+    read_topic,
+    start_worker,
+    worker_env,
+)
 
 pytestmark = [pytest.mark.evolution, pytest.mark.integration]
 
@@ -172,13 +178,7 @@ def test_mixed_v1_v2_log_projects_like_an_all_v2_log(tmp_path, redis_client):
 
 
 def orderflow_json(env: dict, *args: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "streams.cli.main", *args, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = orderflow(env, *args, "--json", timeout=300)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

@@ -9,8 +9,6 @@ seconds); the second test only reads, so their order does not matter.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import redis
@@ -25,21 +23,11 @@ from streams.readside import read_analytics
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
 from tests.integration.test_read_cli import as_compared, figures_from_log
-from tests.support import eventually, start_worker, worker_env
+from tests.support import eventually, orderflow, start_worker, worker_env
 
 pytestmark = pytest.mark.integration
 
 ORDERS = 300
-
-
-def run_cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "streams.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def read_models(settings: Settings, store: redis.Redis) -> tuple:
@@ -86,7 +74,7 @@ def test_same_events_twice_leave_both_read_models_unchanged(pipeline):
     eventually(lambda: caught_up(settings), timeout=90, what="the redelivery consumed")
 
     assert read_models(settings, store) == before
-    result = run_cli(env, "verify", "--json")
+    result = orderflow(env, "verify", "--json")
     verdict = json.loads(result.stdout)
     assert result.returncode == 0, (result.stderr, verdict)
     assert verdict["drift"] == 0
@@ -102,6 +90,6 @@ def test_served_analytics_equal_a_count_made_from_the_event_log(pipeline):
         params = {"limit": "1000"} if name == "top-skus" else {}
         assert as_compared(name, read_analytics(settings, name, params)) == expected[name], name
     # The CLI of another process reaches the worker-owned chdb through the worker's API.
-    result = run_cli(env, "analytics", "funnel", "--json")
+    result = orderflow(env, "analytics", "funnel", "--json")
     assert result.returncode == 0, result.stderr
     assert as_compared("funnel", json.loads(result.stdout)["rows"]) == expected["funnel"]

@@ -27,6 +27,7 @@ from tests.integration.replay_log import (
     redis_sink,
     redis_state,
 )
+from tests.support import orderflow
 
 pytestmark = pytest.mark.integration
 _register()
@@ -175,18 +176,9 @@ def test_clickhouse_is_refused_while_another_process_owns_the_embedded_directory
 ):
     if not settings.uses_embedded_clickhouse:
         pytest.skip("only embedded ClickHouse has a single owner")
-    import subprocess
-    import sys
-
     env = dict(os.environ)
     env.update(ORDERFLOW_NAMESPACE=settings.namespace, CLICKHOUSE_URL=settings.clickhouse_url)
-    done = subprocess.run(
-        [sys.executable, "-m", "streams.cli.main", "replay", "--from", "earliest"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = orderflow(env, "replay", "--from", "earliest", timeout=60)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1, done.stderr
     assert f"owned by process {os.getpid()}" in done.stderr

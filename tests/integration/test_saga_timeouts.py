@@ -5,14 +5,12 @@ answer parks the saga as needs_attention (and it stays listed, never dropped).""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from streams.admin import delete_namespace_topics
 from tests.integration.saga_support import SagaWorker, log_messages, new_order_id, steps
-from tests.support import eventually, get_json
+from tests.support import eventually, get_json, orderflow
 
 pytestmark = pytest.mark.integration
 
@@ -83,10 +81,3 @@ def test_a_parked_saga_resumed_by_the_operator_finishes_its_compensation(worker_
         f"error: the saga of order {order_id} is compensated, not needs_attention: "
         "there is nothing to resume"
     )
-
-
-def orderflow(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "streams.cli.main", *args],
-        env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip

@@ -7,8 +7,6 @@ message is still processed.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -19,7 +17,15 @@ from streams.codec import AvroCodec
 from streams.deadletter import REASON, SOURCE_TOPIC
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
-from tests.support import AGGREGATE_ONLY, eventually, get_json, read_topic, start_worker, worker_env
+from tests.support import (
+    AGGREGATE_ONLY,
+    eventually,
+    get_json,
+    orderflow,
+    read_topic,
+    start_worker,
+    worker_env,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -90,13 +96,7 @@ def test_dead_letters_cli_shows_the_reason(pipeline):
     env = dict(worker.env)
 
     def listed():
-        done = subprocess.run(
-            [sys.executable, "-m", "streams.cli.main", "dead-letters", "list", "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = orderflow(env, "dead-letters", "list", "--json", timeout=60)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)["dead_letters"]
 

@@ -3,10 +3,9 @@ line on stderr and a non-zero exit, like every refusal of ours."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+
+from tests.support import orderflow
 
 pytestmark = pytest.mark.unit
 
@@ -21,10 +20,7 @@ pytestmark = pytest.mark.unit
     ],
 )
 def test_click_refusals_are_one_line(args, says):
-    done = subprocess.run(
-        [sys.executable, "-m", "streams.cli.main", *args],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    done = orderflow(None, *args)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
