@@ -1,0 +1,90 @@
+"""A minimal Faust app for ``bench.faust_ceiling``: one agent copying bytes from a source
+topic to a sink topic, key and value untouched (no decode).
+
+    PASSTHROUGH_APP_ID=... PASSTHROUGH_SOURCE=... PASSTHROUGH_SINK=... \\
+        python -m faust -A bench.passthrough_app worker -l warn
+
+Configured only from the environment (``bench.faust_ceiling.worker_env`` writes it):
+``PASSTHROUGH_GUARANTEE`` (at_least_once | exactly_once), ``PASSTHROUGH_MODE`` (each:
+``stream.events()`` one send at a time | batch: ``stream.take_events(N, within=0.5)``),
+``PASSTHROUGH_BATCH`` (N), ``PASSTHROUGH_PARTITIONS``, ``PASSTHROUGH_COMMIT_INTERVAL``,
+``PASSTHROUGH_WEB_PORT``, ``PASSTHROUGH_DATADIR`` and ``KAFKA_BOOTSTRAP_SERVERS``. The rest
+is set as ``streams/app.py`` sets it. Nothing of orderflow is imported: no ``faust_fixes``,
+this is Faust alone. On its first message the agent logs ``FIRST_MESSAGE_AT <epoch s>``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import faust
+
+FIRST_MESSAGE = "FIRST_MESSAGE_AT"
+log = logging.getLogger(__name__)
+env = os.environ
+MODE = env.get("PASSTHROUGH_MODE", "each")
+BATCH = int(env.get("PASSTHROUGH_BATCH", "500"))
+PARTITIONS = int(env.get("PASSTHROUGH_PARTITIONS", "4"))
+
+app = faust.App(
+    env["PASSTHROUGH_APP_ID"],
+    broker=f"kafka://{env.get('KAFKA_BOOTSTRAP_SERVERS', '127.0.0.1:9092')}",
+    topic_partitions=PARTITIONS,
+    topic_replication_factor=1,
+    processing_guarantee=env.get("PASSTHROUGH_GUARANTEE", "at_least_once"),
+    broker_commit_interval=float(env.get("PASSTHROUGH_COMMIT_INTERVAL", "0.5")),
+    consumer_auto_offset_reset="earliest",
+    web_host="127.0.0.1",
+    web_port=int(env.get("PASSTHROUGH_WEB_PORT", "6066")),
+    web_in_thread=False,
+    autodiscover=False,
+    datadir=env.get("PASSTHROUGH_DATADIR", "passthrough-data"),
+)
+
+
+def _raw_topic(name: str) -> faust.TopicT:
+    return app.topic(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=PARTITIONS,
+    )
+
+
+source = _raw_topic(env["PASSTHROUGH_SOURCE"])
+sink = _raw_topic(env["PASSTHROUGH_SINK"])
+
+
+def _first_message() -> None:
+    log.warning("%s %.6f", FIRST_MESSAGE, time.time())
+
+
+if MODE == "each":
+
+    @app.agent(source)
+    async def passthrough(stream: faust.StreamT) -> None:
+        first = True
+        async for event in stream.events():
+            if first:
+                first = False
+                _first_message()
+            await sink.send(key=event.key, value=event.value)
+
+elif MODE == "batch":
+
+    @app.agent(source)
+    async def passthrough(stream: faust.StreamT) -> None:
+        first = True
+        async for batch in stream.take_events(BATCH, within=0.5):
+            if first:
+                first = False
+                _first_message()
+            for event in batch:
+                await sink.send(key=event.key, value=event.value)
+
+else:
+    raise SystemExit(f"PASSTHROUGH_MODE must be 'each' or 'batch', got {MODE!r}")
