@@ -21,7 +21,7 @@ import faust
 from processors.idempotency import handle
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
-from streams.faust_fixes import handle_each
+from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_each
 from streams.messages import Message
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ def build_participant_agent(
     dead_letters: DeadLetters,
     delay_ms: int = 0,
     silent: tuple[str, ...] = (),
+    batching: Batching = DEFAULT_BATCHING,
 ):
     """Register agent ``name`` on ``commands`` and return it."""
 
@@ -82,6 +83,6 @@ def build_participant_agent(
 
     @app.agent(commands, name=name)
     async def participant(stream):
-        await handle_each(stream, handle)
+        await handle_each(stream, handle, batching)
 
     return participant

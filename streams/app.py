@@ -19,6 +19,7 @@ from processors.projections.agents import build_projection_agents
 from streams import topics as specs
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
+from streams.faust_fixes import Batching
 from streams.faust_fixes import install as install_faust_fixes
 from streams.local_state import discard_unclean_state, mark_clean_shutdown
 from streams.saga_app import SagaWiring
@@ -29,6 +30,7 @@ from streams.web import register_views
 install_faust_fixes()
 settings = Settings.from_env()
 codec = AvroCodec(SchemaStore.load())
+batching = Batching(settings.decide_batch_size, settings.decide_batch_seconds)
 # A worker running only some agents (ORDERFLOW_AGENTS) is an app of its own.
 faust_dir = settings.data_dir / "faust" / settings.worker_app_id
 faust_dir.mkdir(parents=True, exist_ok=True)
@@ -108,6 +110,7 @@ if settings.runs("orders"):
         codec=codec,
         dead_letters=dead_letters,
         snapshot_every=settings.snapshot_every,
+        batching=batching,
     )
 
 if settings.runs("projections"):
@@ -124,6 +127,6 @@ if settings.runs("projections"):
     )
 
 # The fulfilment saga: participants, orchestrator (or choreography), timer, views.
-saga = SagaWiring(app, settings, codec, dead_letters, _topic).build()
+saga = SagaWiring(app, settings, codec, dead_letters, _topic, batching).build()
 
 register_views(app, settings)

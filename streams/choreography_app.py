@@ -50,7 +50,7 @@ def build_reactor(wiring, service: str):
 
     @wiring.app.agent(wiring.triggers(EVENT_TOPICS), name=f"react_as_{service}")
     async def reactor(stream):
-        await handle_each(stream, handle)
+        await handle_each(stream, handle, wiring.batching)
 
     return reactor
 
@@ -76,7 +76,7 @@ def build_observer(wiring, saga_by_order: faust.Table):
 
     @wiring.app.agent(wiring.triggers(EVENT_TOPICS), name="observe_fulfilment")
     async def observer(stream):
-        await handle_each(stream, handle)
+        await handle_each(stream, handle, wiring.batching)
 
     return observer
 

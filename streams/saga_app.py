@@ -36,6 +36,7 @@ from processors.shipping import domain as shipping
 from streams import topics as specs
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
+from streams.faust_fixes import DEFAULT_BATCHING, Batching
 from streams.messages import Message
 from streams.saga_web import register_saga_views
 from streams.settings import Settings
@@ -67,8 +68,10 @@ class SagaWiring:
         codec: AvroCodec,
         dead_letters: DeadLetters,
         make_topic: Callable[[specs.TopicSpec], faust.TopicT],
+        batching: Batching = DEFAULT_BATCHING,
     ) -> None:
         self.app, self.settings, self.codec, self.dead_letters = app, settings, codec, dead_letters
+        self.batching = batching
         self.topics = {s.name: make_topic(s) for s in (*specs.SAGA_TOPICS, specs.ORDER_COMMANDS)}
         self.tables: dict[str, faust.Table] = {}
         self.agents: dict[str, object] = {}
@@ -114,7 +117,8 @@ class SagaWiring:
         return tp in self.app.assignor.assigned_actives()
 
     def build(self) -> SagaWiring:
-        s, common = self.settings.saga, {"codec": self.codec, "dead_letters": self.dead_letters}
+        s = self.settings.saga
+        common = {"codec": self.codec, "dead_letters": self.dead_letters, "batching": self.batching}
         misbehave = {"delay_ms": s.participant_delay_ms, "silent": s.silent_commands}
         if self.settings.runs("payment"):
             rules = PaymentRules(s.decline_above_cents, s.decline_rate)

@@ -79,6 +79,10 @@ class Settings:
     saga_mode: str = "orchestration"
     batch_size: int = 2000
     batch_seconds: float = 0.5
+    # Batches of the agents that decide (aggregate, saga, participants): small waits, since
+    # a command's latency includes them.
+    decide_batch_size: int = 500
+    decide_batch_seconds: float = 0.02
     kafka_version: str = "4.1.1"
     store: str = "memory://"
     processing_guarantee: str = "exactly_once"
@@ -124,6 +128,8 @@ class Settings:
             saga_mode=saga_mode,
             batch_size=_env_int(env, "ORDERFLOW_BATCH_SIZE", 2000),
             batch_seconds=_env_float(env, "ORDERFLOW_BATCH_SECONDS", 0.5),
+            decide_batch_size=_env_int(env, "ORDERFLOW_DECIDE_BATCH_SIZE", 500),
+            decide_batch_seconds=_env_float(env, "ORDERFLOW_DECIDE_BATCH_SECONDS", 0.02),
             kafka_version=env.get("ORDERFLOW_KAFKA_VERSION") or "4.1.1",
             store=env.get("ORDERFLOW_STORE") or "memory://",
             processing_guarantee=guarantee,

@@ -25,6 +25,7 @@ from processors.inventory.domain import COMMANDS, decide, evolve, stock_changes
 from processors.participant_agent import SendReply, build_participant_agent
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
+from streams.faust_fixes import DEFAULT_BATCHING, Batching
 from streams.messages import Message
 
 
@@ -40,6 +41,7 @@ def build_inventory_agent(
     dead_letters: DeadLetters,
     delay_ms: int = 0,
     silent: tuple[str, ...] = (),
+    batching: Batching = DEFAULT_BATCHING,
 ):
     """Register ``reserve_and_release_stock``; ``initial_stock(sku)`` gives a SKU's units
     before its first reservation."""
@@ -71,4 +73,5 @@ def build_inventory_agent(
         dead_letters=dead_letters,
         delay_ms=delay_ms,
         silent=silent,
+        batching=batching,
     )

@@ -1,9 +1,10 @@
-"""The order aggregate agent: a thin loop around ``handling.handle``."""
+"""The order aggregate agent: a thin loop around ``handling.handle``, a batch at a time."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 import faust
 
@@ -11,7 +12,7 @@ from processors.orders.domain import Order
 from processors.orders.handling import COMMANDS, handle
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
-from streams.faust_fixes import handle_each
+from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_in_batches, make_current
 from streams.messages import Message
 
 log = logging.getLogger(__name__)
@@ -29,13 +30,16 @@ def build_order_agent(
     codec: AvroCodec,
     dead_letters: DeadLetters,
     snapshot_every: int,
+    batching: Batching = DEFAULT_BATCHING,
 ):
     """Register ``apply_order_commands`` on ``app`` and return it."""
 
     async def send(topic: faust.TopicT, message: Message) -> None:
         await topic.send(key=message["order_id"].encode(), value=codec.encode(message))
 
-    async def apply_one(event: faust.EventT) -> None:
+    Changed = dict[str, tuple[Order, faust.EventT]]  # order id -> new state, its last command
+
+    async def apply_one(event: faust.EventT, changed: Changed) -> None:
         command = await dead_letters.decode(event, codec)
         if command is None:
             return
@@ -47,9 +51,13 @@ def build_order_agent(
             # A repeated command id gets its first outcome again and changes nothing.
             await send(results, Message("CommandResult", first))
             return
-        stored = order_by_id.get(command["order_id"])
+        order_id = command["order_id"]
         try:
-            state = Order.from_dict(stored) if stored else None
+            if order_id in changed:
+                state = changed[order_id][0]
+            else:
+                stored = order_by_id.get(order_id)
+                state = Order.from_dict(stored) if stored else None
             decision = handle(state, command, int(time.time() * 1000), snapshot_every)
         except (KeyError, TypeError, ValueError) as exc:
             # A command the schema accepted but the domain cannot read: park it, keep going.
@@ -58,14 +66,25 @@ def build_order_agent(
         for new_event in decision.events:
             await send(events, new_event)
         if decision.events:
-            order_by_id[command["order_id"]] = decision.state.to_dict()
+            changed[order_id] = (decision.state, event)
         if decision.snapshot is not None:
             await send(snapshots, decision.snapshot)
         outcome_by_command[command["command_id"]] = decision.result.body
         await send(results, decision.result)
 
+    async def apply_batch(batch: Sequence[faust.EventT]) -> None:
+        # An order's state is written once per batch, however many of its commands the
+        # batch holds; the fence keeps the batch's events and that write in one transaction.
+        changed: Changed = {}
+        for event in batch:
+            make_current(event)
+            await apply_one(event, changed)
+        for order_id, (state, last_event) in changed.items():
+            make_current(last_event)
+            order_by_id[order_id] = state.to_dict()
+
     @app.agent(commands, name="apply_order_commands")
     async def apply_order_commands(stream):
-        await handle_each(stream, apply_one)
+        await handle_in_batches(stream, apply_batch, batching)
 
     return apply_order_commands

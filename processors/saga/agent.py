@@ -34,7 +34,7 @@ from processors.saga.decide import TRIGGERS, RetryPolicy, decide
 from processors.saga.state import Saga, evolve, replace
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
-from streams.faust_fixes import handle_each
+from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_each
 from streams.messages import Message
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ def build_saga_agent(
     dead_letters: DeadLetters,
     policy: RetryPolicy,
     deadlines: DeadlineIndex | None = None,
+    batching: Batching = DEFAULT_BATCHING,
 ):
     """Register ``orchestrate_fulfilment``. ``send`` routes a record or command to its
     topic (``streams.saga_app`` knows which); ``deadlines`` mirrors every stored state."""
@@ -90,7 +91,7 @@ def build_saga_agent(
 
     @app.agent(triggers, name="orchestrate_fulfilment")
     async def orchestrate_fulfilment(stream):
-        await handle_each(stream, handle)
+        await handle_each(stream, handle, batching)
 
     return orchestrate_fulfilment
 
