@@ -92,6 +92,15 @@ def status_counts(client: redis.Redis, prefix: str) -> dict[str, int]:
     return counts
 
 
+def count_existing(client: redis.Redis, prefix: str, order_ids: list[str]) -> int:
+    """How many of ``order_ids`` the read model holds (one pipelined round trip)."""
+    prefix = live_prefix(client, prefix)
+    pipe = client.pipeline(transaction=False)
+    for order_id in order_ids:
+        pipe.exists(order_key(prefix, order_id))
+    return sum(pipe.execute())
+
+
 def count_orders(client: redis.Redis, prefix: str) -> int:
     """Number of orders in the read model (each is in exactly one status)."""
     return sum(status_counts(client, prefix).values())

@@ -20,7 +20,8 @@ import redis
 from sinks import redis_queries
 from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
-from streams.demo_saga import demo_worker_env, saga_outcomes
+from streams.demo_saga import FINAL, demo_worker_env, saga_outcomes
+from streams.eventlog import read_all_events
 from streams.readside import ReadSideError, ask_worker
 from streams.settings import Settings
 
@@ -36,6 +37,8 @@ class DemoSummary:
     orders_in_redis: int
     orders_in_clickhouse: int
     seconds: float
+    orders_per_second: float
+    order_events: int
     events_per_second: float
     worker_log: str
     saga_outcomes: dict[str, int] = field(default_factory=dict)
@@ -64,19 +67,26 @@ def demo_orders(count: int, correlation_id: str, seed: int = 7):
 
 
 class WorkerProcess:
-    """``orderflow worker`` as a child process, stopped with SIGTERM like Ctrl-C would."""
+    """``orderflow worker [ARGS]`` as a child process, stopped with SIGTERM like Ctrl-C would."""
 
-    def __init__(self, settings: Settings, log_path: Path, env: dict | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        log_path: Path,
+        env: dict | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.settings = settings
         self.log_path = log_path
         self.env = dict(os.environ if env is None else env)
+        self.args = args
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it until it exits
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli.main", "worker"],
+            [sys.executable, "-m", "streams.cli.main", "worker", *self.args],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=self.env,
@@ -125,8 +135,17 @@ def wait_until(check: Callable[[], bool], timeout: float) -> bool:
     return check()
 
 
-def run_demo(settings: Settings, codec: AvroCodec, orders: int, timeout: float, progress):
-    """Send ``orders`` orders through a fresh worker and report what reached the read models."""
+def run_demo(
+    settings: Settings,
+    codec: AvroCodec,
+    orders: int,
+    timeout: float,
+    progress: Callable[[int], None],
+):
+    """Send ``orders`` orders through a fresh worker and report what reached the read models.
+
+    ``progress(n)`` is told how many accepted orders are done: their saga finished and the
+    order in both read models."""
     correlation_id = f"demo-{uuid.uuid4().hex[:8]}"
     worker = WorkerProcess(
         settings,
@@ -139,11 +158,11 @@ def run_demo(settings: Settings, codec: AvroCodec, orders: int, timeout: float, 
     try:
         worker.wait_ready(timeout)
         client.start_listening()
+        progress(0)
         started = time.monotonic()
         commands = list(demo_orders(orders, correlation_id))
         for command in commands:
             client.send(command)
-            progress(1)
         # One malformed message shows the dead-letter path; it must not stop anything.
         client.send_raw(b"demo-malformed", b"\x00 this is not an Avro record")
         client.flush()
@@ -162,14 +181,17 @@ def run_demo(settings: Settings, codec: AvroCodec, orders: int, timeout: float, 
         ids = [c["order_id"] for c in accepted]
 
         def in_redis() -> int:
-            return sum(
-                redis_queries.get_order(store, settings.redis_prefix, i) is not None for i in ids
-            )
+            return redis_queries.count_existing(store, settings.redis_prefix, ids)
 
-        wait_until(lambda: in_redis() == len(ids), timeout)
+        def done() -> bool:
+            finished = sum(saga_outcomes(settings, ids, timeout=0).get(s, 0) for s in FINAL)
+            progress(min(finished, in_redis()))
+            return finished == len(ids) and in_redis() == len(ids)
+
+        wait_until(done, timeout)
         wait_until(lambda: clickhouse_count(settings, correlation_id) == len(ids), timeout)
         seconds = time.monotonic() - started
-        events = len(accepted) + len(cancels)
+        events = count_order_events(settings, codec, set(ids))
         return DemoSummary(
             orders_sent=len(commands),
             orders_accepted=len(accepted),
@@ -178,6 +200,8 @@ def run_demo(settings: Settings, codec: AvroCodec, orders: int, timeout: float, 
             orders_in_redis=in_redis(),
             orders_in_clickhouse=clickhouse_count(settings, correlation_id),
             seconds=round(seconds, 2),
+            orders_per_second=round(len(ids) / seconds, 1) if seconds else 0.0,
+            order_events=events,
             events_per_second=round(events / seconds, 1) if seconds else 0.0,
             worker_log=str(worker.log_path),
             saga_outcomes=saga_outcomes(settings, ids, timeout),
@@ -185,6 +209,11 @@ def run_demo(settings: Settings, codec: AvroCodec, orders: int, timeout: float, 
     finally:
         client.close()
         worker.stop()
+
+
+def count_order_events(settings: Settings, codec: AvroCodec, order_ids: set[str]) -> int:
+    """Records in ``orders.events`` that belong to ``order_ids`` (the event store, read)."""
+    return sum(1 for e in read_all_events(settings, codec) if e.message["order_id"] in order_ids)
 
 
 def summary_dict(summary: DemoSummary) -> dict:

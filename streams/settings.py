@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streams.roles import ROLES
 from streams.saga_settings import SagaSettings, parse_agents
 
 DEFAULT_KAFKA = "127.0.0.1:19092"
@@ -47,10 +48,14 @@ def _env_float(env: dict[str, str], name: str, default: float) -> float:
 
 
 def _saga_fields(env: dict[str, str]) -> dict:
+    role = env.get("ORDERFLOW_ROLE") or ""
+    if role and role not in ROLES:
+        raise SettingsError(f"ORDERFLOW_ROLE must be one of {', '.join(ROLES)}, got {role!r}")
     try:
         return {
             "saga": SagaSettings.from_env(env),
-            "agents": parse_agents(env.get("ORDERFLOW_AGENTS")),
+            "agents": ROLES[role] if role else parse_agents(env.get("ORDERFLOW_AGENTS")),
+            "role": role,
         }
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
@@ -95,6 +100,9 @@ class Settings:
     saga: SagaSettings = field(default_factory=SagaSettings)
     # ORDERFLOW_AGENTS: the agent groups this worker runs; empty runs every one.
     agents: tuple[str, ...] = ()
+    # ORDERFLOW_ROLE: the role (streams/roles.py) this worker process runs, set by the
+    # supervisor for its children; it names the agent groups and the consumer group.
+    role: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -157,6 +165,8 @@ class Settings:
     def worker_app_id(self) -> str:
         """The Faust app id (and consumer group) of this worker: a worker running only some
         agents is its own app, because Faust spreads all of an app's topics over its workers."""
+        if self.role:
+            return f"{self.app_id}-{self.role}"
         return "-".join((self.app_id, *self.agents)) if self.agents else self.app_id
 
     @property

@@ -56,9 +56,13 @@ def worker_env(tmp: Path, namespace: str | None = None, **extra: str) -> dict[st
     return env
 
 
-def start_worker(env: dict[str, str], tmp: Path, name: str = "worker") -> WorkerProcess:
+def start_worker(
+    env: dict[str, str], tmp: Path, name: str = "worker", args: tuple[str, ...] = ("--role", "all")
+) -> WorkerProcess:
+    """A worker process, by default every agent in one process (``--role all``); the
+    supervised topology has tests of its own (tests/e2e/test_worker_roles.py)."""
     settings = Settings.from_env(env)
-    worker = WorkerProcess(settings, tmp / f"{name}.log", env=env)
+    worker = WorkerProcess(settings, tmp / f"{name}.log", env=env, args=args)
     worker.start()
     worker.wait_ready(timeout=90)
     return worker

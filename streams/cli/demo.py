@@ -26,9 +26,18 @@ def demo(settings: Settings, orders: int, timeout: float, as_json: bool) -> None
     except KafkaUnavailable as exc:
         fail(str(exc))
     codec = AvroCodec(SchemaStore.load())
-    with tqdm(total=orders, desc="orders sent", unit="order", disable=as_json) as bar:
+    with tqdm(total=orders, desc="orders done", unit="order", disable=as_json) as bar:
+        started = False
+
+        def progress(done: int) -> None:
+            nonlocal started
+            if not started:  # the clock starts with the first order, not the worker's start-up
+                bar.reset(total=orders)
+                started = True
+            bar.update(done - bar.n)  # orders through their saga and into the read models
+
         try:
-            summary = run_demo(settings, codec, orders, timeout, bar.update)
+            summary = run_demo(settings, codec, orders, timeout, progress)
         except RuntimeError as exc:
             fail(str(exc))
     if as_json:
@@ -40,8 +49,10 @@ def demo(settings: Settings, orders: int, timeout: float, as_json: bool) -> None
             "message dead-lettered)\n"
             f"orders found in Redis: {summary.orders_in_redis}\n"
             f"orders found in ClickHouse: {summary.orders_in_clickhouse}\n"
-            f"end to end: {summary.seconds}s, {summary.events_per_second} events/s "
-            "(command sent to both read models updated)\n"
+            f"end to end: {summary.seconds}s for {summary.orders_accepted} orders, "
+            f"{summary.orders_per_second} orders/s, {summary.order_events} order events "
+            f"({summary.events_per_second} events/s), from the first command sent to every "
+            "saga finished and both read models updated\n"
             f"saga outcomes: {summary.saga_outcomes} (declined payments, out-of-stock and "
             "unshippable items are compensated)\n"
             f"worker log: {summary.worker_log}"

@@ -1,13 +1,18 @@
-"""``orderflow worker``: the Faust worker, exactly as ``faust -A streams.app worker``."""
+"""``orderflow worker``: the role processes under a supervisor, or one role (or all) here.
+
+``faust -A streams.app worker`` runs every agent in one process, like ``--role all``.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from streams.admin import KafkaUnavailable, create_changelog_topics, create_topics
 from streams.cli.output import fail
+from streams.roles import ROLES
 from streams.settings import Settings
 
 
@@ -19,18 +24,39 @@ from streams.settings import Settings
     type=click.Choice(["crit", "error", "warn", "info", "debug"]),
     show_default=True,
 )
+@click.option(
+    "--role",
+    type=click.Choice([*ROLES, "all"]),
+    envvar="ORDERFLOW_ROLE",
+    help="Run one role in this process (`all`: every agent in this one process). "
+    "Without it, one process per role is started and supervised.",
+)
 @click.pass_obj
-def worker(settings: Settings, loglevel: str) -> None:
-    """Run a Faust worker with every agent (aggregate, projections).
+def worker(settings: Settings, loglevel: str, role: str | None) -> None:
+    """Run the worker: the aggregate, the saga and the projections, each in a process of
+    its own (both cores at work), behind one HTTP port.
 
-    Creates the declared topics first when they are missing. Ctrl-C stops it cleanly:
-    the current batch is flushed and offsets are committed.
+    Creates the declared topics first when they are missing. SIGTERM or Ctrl-C stops it
+    cleanly: each role finishes its batch, commits and leaves its group.
     """
     try:
         create_topics(settings)
     except KafkaUnavailable as exc:
         fail(str(exc))
-    from streams.app import app  # imported late: building the app reads settings and schemas
+    if role is None and not settings.agents:
+        from streams.supervisor import supervise
+
+        sys.exit(supervise(settings, loglevel))
+    if role == "all":
+        os.environ.pop("ORDERFLOW_ROLE", None)
+    elif role is not None:
+        os.environ["ORDERFLOW_ROLE"] = role
+    run_faust_worker(loglevel)
+
+
+def run_faust_worker(loglevel: str) -> None:
+    """The Faust worker of ``streams.app`` in this process."""
+    from streams.app import app, settings  # imported late: building the app reads settings
 
     # Table changelogs exist before the first rebalance (see create_changelog_topics).
     create_changelog_topics(
@@ -40,6 +66,5 @@ def worker(settings: Settings, loglevel: str) -> None:
             for table in app.tables.values()
         ],
     )
-
     sys.argv = ["orderflow", "worker", "-l", loglevel, "--web-port", str(settings.web_port)]
     app.main()
