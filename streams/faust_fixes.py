@@ -51,6 +51,7 @@ import contextlib
 import functools
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 import faust
@@ -145,17 +146,40 @@ def make_current(event: faust.EventT) -> None:
     _current_event.set(weakref.ref(event))
 
 
+# Deliveries (broker acks) of the sends made outside the transaction while a batch is
+# handled: awaited together before the batch is acknowledged, not one round trip each.
+_batch_deliveries: ContextVar[list[Awaitable[Any]] | None] = ContextVar(
+    "batch_deliveries", default=None
+)
+
+
+def await_before_ack(delivery: Awaitable[Any]) -> bool:
+    """Have the batch being handled await ``delivery`` before it is acknowledged; False
+    outside a batch (the caller then awaits it itself)."""
+    pending = _batch_deliveries.get()
+    if pending is None:
+        return False
+    pending.append(delivery)
+    return True
+
+
 async def handle_in_batches(
     stream: faust.StreamT,
     handle_batch: Callable[[Sequence[faust.EventT]], Awaitable[None]],
     batching: Batching,
 ) -> None:
     """``handle_batch`` every batch of ``stream`` inside ``COMMIT_FENCE``, then acknowledge
-    it: a batch's sends, table writes and offsets share one transaction (or its offsets
-    follow one transaction later, and the redelivered messages find their outcome)."""
+    it there: a batch's sends, table writes and offsets share one transaction, and its
+    sends outside the transaction are delivered before its offsets can commit."""
     async for batch in stream.noack_take(batching.size, batching.seconds):
         async with COMMIT_FENCE:
-            await handle_batch(batch)
+            deliveries: list[Awaitable[Any]] = []
+            token = _batch_deliveries.set(deliveries)
+            try:
+                await handle_batch(batch)
+            finally:
+                _batch_deliveries.reset(token)
+            await asyncio.gather(*deliveries)
             for event in batch:
                 await stream.ack(event)
 

@@ -36,7 +36,7 @@ from processors.shipping import domain as shipping
 from streams import topics as specs
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
-from streams.faust_fixes import DEFAULT_BATCHING, Batching
+from streams.faust_fixes import DEFAULT_BATCHING, Batching, await_before_ack
 from streams.messages import Message
 from streams.saga_web import register_saga_views
 from streams.settings import Settings
@@ -84,8 +84,10 @@ class SagaWiring:
     async def send_plain(self, name: str, message: Message) -> None:
         key, value = self._encoded(message)
         topic = self.settings.topic(name)
-        # Wait for the broker's ack: the caller's offset may commit right after.
-        await (await self.app.producer.send(topic, key, value, None, None, None))
+        # Delivered before the caller's offset may commit: at the end of its batch, or now.
+        delivery = await self.app.producer.send(topic, key, value, None, None, None)
+        if not await_before_ack(delivery):
+            await delivery
 
     async def send(self, message: Message) -> None:
         """Send a saga record, a notification or a command to where it belongs."""
