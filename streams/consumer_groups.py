@@ -108,3 +108,27 @@ def reset_group(settings: Settings, group: str, moves: list[OffsetMove]) -> None
     failed = {tp: err for tp, err in (errors or {}).items() if err.__name__ != "NoError"}
     if failed:
         raise GroupBusy(f"the broker refused the reset of {group!r}: {failed}")
+
+
+def topology_conflict(settings: Settings, role: str | None) -> str | None:
+    """Why starting ``role`` (None: every role, supervised; ``all``: one process) would
+    re-process the log with empty tables, or None.
+
+    The single process and the roles are different consumer groups with different table
+    changelogs: a deployment that ran one way and is started the other way would begin
+    from the earliest offsets with empty tables, deciding every command and saga again."""
+    single = settings.app_id
+    starting = [single] if role == "all" else [f"{single}-{role}"] if role else []
+    starting = starting or list(settings.role_groups)
+    others = list(settings.role_groups) if role == "all" else [single]
+    if any(committed_offsets(settings, group) for group in starting):
+        return None
+    ran = [group for group in others if committed_offsets(settings, group)]
+    if not ran:
+        return None
+    how = "orderflow worker" if role == "all" else "orderflow worker --role all"
+    return (
+        f"this deployment ran as {', '.join(ran)}, and {', '.join(starting)} has no offsets: "
+        f"starting it would process the whole log again with empty tables. Keep running "
+        f"`{how}`, or start afresh in a new ORDERFLOW_NAMESPACE"
+    )

@@ -170,6 +170,16 @@ class Settings:
         return "-".join((self.app_id, *self.agents)) if self.agents else self.app_id
 
     @property
+    def role_groups(self) -> tuple[str, ...]:
+        """The consumer groups of the supervised topology, one per role."""
+        return tuple(f"{self.app_id}-{role}" for role in ROLES)
+
+    @property
+    def projection_groups(self) -> tuple[str, ...]:
+        """The consumer groups whose workers write the read models (either topology)."""
+        return (self.app_id, f"{self.app_id}-projections")
+
+    @property
     def redis_prefix(self) -> str:
         return f"orderflow:{self.namespace}:" if self.namespace else "orderflow:"
 

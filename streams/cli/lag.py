@@ -11,21 +11,26 @@ from streams.settings import Settings
 
 
 @click.command()
-@click.option("--group", default=None, help="Consumer group (default: the app id).")
+@click.option(
+    "--group",
+    default=None,
+    help="Consumer group (default: every group of this deployment: the single-process "
+    "worker's and one per role).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 def lag(settings: Settings, group: str | None, as_json: bool) -> None:
-    """Committed offset, end offset and lag of the app's consumer group."""
-    group = group or settings.app_id
+    """Committed offset, end offset and lag of the worker's consumer groups."""
+    groups = [group] if group else [settings.app_id, *settings.role_groups]
     try:
-        rows = [p.to_dict() for p in consumer_lag(settings, group)]
+        rows = [{"group": g, **p.to_dict()} for g in groups for p in consumer_lag(settings, g)]
     except KafkaUnavailable as exc:
         fail(str(exc))
     total = sum(r["lag"] for r in rows)
     if as_json:
-        emit_json({"group": group, "total_lag": total, "partitions": rows})
+        emit_json({"groups": groups, "total_lag": total, "partitions": rows})
     elif not rows:
-        click.echo(f"group {group} has committed no offsets (no worker has run yet?)")
+        click.echo(f"{', '.join(groups)}: no offsets committed (no worker has run yet?)")
     else:
-        click.echo(table(rows, ["topic", "partition", "committed", "end", "lag"]))
+        click.echo(table(rows, ["group", "topic", "partition", "committed", "end", "lag"]))
         click.echo(f"total lag: {total}")

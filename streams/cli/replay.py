@@ -51,9 +51,10 @@ def _refusal(settings: Settings, mode: str, projections, topics, to: str | None)
     # inserts while the copy is built would be lost, and nothing replays them afterwards.
     server = not settings.uses_embedded_clickhouse
     risky = mode == "repair" and "clickhouse" in projections and server
-    if risky and active_members(settings, settings.app_id):
+    writing = [g for g in settings.projection_groups if risky and active_members(settings, g)]
+    if writing:
         return (
-            f"workers of {settings.app_id} are writing ClickHouse: stop them for a "
+            f"workers of {writing[0]} are writing ClickHouse: stop them for a "
             "ClickHouse repair, or use --projection redis, or --from earliest"
         )
     owner = read_owner(settings) if "clickhouse" in projections else None

@@ -43,6 +43,12 @@ def worker(settings: Settings, loglevel: str, role: str | None) -> None:
         create_topics(settings)
     except KafkaUnavailable as exc:
         fail(str(exc))
+    if role in ROLES or not settings.agents:  # ORDERFLOW_AGENTS alone: the expert's choice
+        from streams.consumer_groups import topology_conflict
+
+        conflict = topology_conflict(settings, role)
+        if conflict:
+            fail(conflict)
     if role is None and not settings.agents:
         from streams.supervisor import supervise
 
