@@ -49,8 +49,11 @@ def _env_float(env: dict[str, str], name: str, default: float) -> float:
 
 def _saga_fields(env: dict[str, str]) -> dict:
     role = env.get("ORDERFLOW_ROLE") or ""
+    role = "" if role == "all" else role  # every agent in one process, as without a role
     if role and role not in ROLES:
-        raise SettingsError(f"ORDERFLOW_ROLE must be one of {', '.join(ROLES)}, got {role!r}")
+        raise SettingsError(
+            f"ORDERFLOW_ROLE must be one of {', '.join(ROLES)} or all, got {role!r}"
+        )
     try:
         return {
             "saga": SagaSettings.from_env(env),

@@ -32,6 +32,7 @@ log = logging.getLogger("orderflow.supervisor")
 STOP_SECONDS = 25.0  # a role's clean stop; then it is killed
 RESTART_PAUSES = (1.0, 2.0, 5.0, 10.0, 30.0)
 STABLE_SECONDS = 60.0  # a role that ran this long restarts after the shortest pause
+HEALTH_SECONDS = 3.0  # a role that does not answer its /health/ this fast is not answering
 _PR_SET_PDEATHSIG = 1
 
 
@@ -68,6 +69,8 @@ class Supervisor:
             )  # fmt: skip
             self.procs[role] = proc
             log.info("role %s started (pid %d)", role, proc.pid)
+            if self.stopping.is_set():  # the stop came while it was being started
+                proc.send_signal(signal.SIGTERM)
             code = await proc.wait()
             if self.stopping.is_set():
                 return
@@ -79,11 +82,14 @@ class Supervisor:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), pause)
 
-    async def stop_all(self) -> None:
+    async def stop_all(self) -> bool:
+        """SIGTERM every role, kill those still running after ``STOP_SECONDS``; True if
+        every one stopped cleanly."""
         running = [p for p in self.procs.values() if p.returncode is None]
         for proc in running:
             proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_SECONDS
+        clean = True
         for proc in running:
             try:
                 await asyncio.wait_for(proc.wait(), max(0.1, deadline - time.monotonic()))
@@ -91,6 +97,8 @@ class Supervisor:
                 log.error("pid %d did not stop within %.0fs; killing it", proc.pid, STOP_SECONDS)
                 proc.kill()
                 await proc.wait()
+                clean = False
+        return clean
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -102,10 +110,10 @@ class Supervisor:
         log.info("supervising %s; HTTP on %s", ", ".join(ROLES), self.settings.web_url)
         await self.stopping.wait()
         log.info("stopping every role")
-        await self.stop_all()
+        clean = await self.stop_all()
         await asyncio.gather(*keepers, return_exceptions=True)
         await door.stop()
-        return 0
+        return 0 if clean else 1  # a role had to be killed: say so to systemd, Docker, ...
 
 
 class HttpDoor:
@@ -123,7 +131,9 @@ class HttpDoor:
         roles = {}
         for role in ROLES:
             try:
-                async with self.session.get(self.url(role, "/health/")) as answer:
+                async with self.session.get(
+                    self.url(role, "/health/"), timeout=aiohttp.ClientTimeout(total=HEALTH_SECONDS)
+                ) as answer:
                     roles[role] = "ok" if answer.status == 200 else f"HTTP {answer.status}"
             except (aiohttp.ClientError, OSError):
                 roles[role] = "not answering"

@@ -29,6 +29,12 @@ def test_an_unknown_role_is_refused_with_the_known_ones():
         Settings.from_env({"ORDERFLOW_ROLE": "everything"})
 
 
+def test_role_all_is_every_agent_in_one_process():
+    settings = Settings.from_env({"ORDERFLOW_ROLE": "all", "ORDERFLOW_NAMESPACE": "n1"})
+    assert settings.role == "" and settings.agents == ()
+    assert settings.worker_app_id == "orderflow-n1"
+
+
 def test_role_ports_follow_the_supervisor_port_and_differ():
     ports = [role_port(6066, role) for role in ROLES]
     assert ports == [6067, 6068, 6069]
