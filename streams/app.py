@@ -52,6 +52,7 @@ app = faust.App(
     broker_session_timeout=settings.session_timeout,
     consumer_auto_offset_reset="earliest",
     web_host=settings.web_host,
+    web_bind=settings.web_host,  # Faust binds 0.0.0.0 unless told; web_host only names it
     web_port=settings.web_port,
     web_in_thread=False,
     autodiscover=False,

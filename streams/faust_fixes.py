@@ -202,6 +202,21 @@ async def handle_each(
     await handle_in_batches(stream, one_by_one, batching)
 
 
+def unread_records(app: faust.App, topics: frozenset[str]) -> int:
+    """Records of ``topics`` in this process's partitions that its streams have not read
+    yet, from the consumer's cached last stable offsets (no broker round trip); partitions
+    not read from since their assignment count as nothing unread."""
+    consumer = app.consumer
+    unread = 0
+    for tp in consumer.assignment():
+        if tp.topic not in topics:
+            continue
+        read, end = consumer._read_offset.get(tp), consumer.highwater(tp)
+        if read is not None and end is not None:
+            unread += max(0, end - read - 1)
+    return unread
+
+
 def _fenced_commit(method: Callable[..., Awaitable[bool]]) -> Callable[..., Awaitable[bool]]:
     async def wrapper(self: Consumer, *args: Any, **kwargs: Any) -> bool:
         async with COMMIT_FENCE.committing():

@@ -19,6 +19,7 @@ How a message leaves, and why:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import faust
@@ -36,7 +37,7 @@ from processors.shipping import domain as shipping
 from streams import topics as specs
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
-from streams.faust_fixes import DEFAULT_BATCHING, Batching, await_before_ack
+from streams.faust_fixes import DEFAULT_BATCHING, Batching, await_before_ack, unread_records
 from streams.messages import Message
 from streams.saga_web import register_saga_views
 from streams.settings import Settings
@@ -209,4 +210,12 @@ class SagaWiring:
             send_tick=send_tick,
             owns_partition=self.owns_partition,
             interval=s.tick_seconds,
+            unread_input=functools.partial(unread_records, self.app, self.input_topics()),
         )
+
+    def input_topics(self) -> frozenset[str]:
+        """The topics this process's saga agents read: triggers and participant commands."""
+        names = [spec.name for spec in TRIGGER_TOPICS]
+        names += [s.name for s in (specs.PAYMENT_COMMANDS, specs.INVENTORY_COMMANDS,
+                                   specs.SHIPPING_COMMANDS)]  # fmt: skip
+        return frozenset(self.settings.topic(name) for name in names)

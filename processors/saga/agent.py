@@ -45,6 +45,9 @@ Send = Callable[[Message], Awaitable[None]]
 # the index is rebuilt.
 MAX_TICKS_PER_RUN = 500
 REBUILD_CHUNK = 2_000
+# Deadlines wait while more input than this is unread, but never longer than this.
+HOLD_WHILE_UNREAD = 1_000
+HOLD_AT_MOST_MS = 120_000
 
 
 def now_ms() -> int:
@@ -104,10 +107,18 @@ def build_deadline_timer(
     send_tick: Send,
     owns_partition: Callable[[int], bool],
     interval: float,
+    unread_input: Callable[[], int] = lambda: 0,
 ):
     """Register ``find_overdue_steps``: every ``interval`` seconds, a tick per overdue step
     in this worker's partitions (again, at growing intervals, while the step is still
-    pending; see ``processors.saga.deadlines``)."""
+    pending; see ``processors.saga.deadlines``).
+
+    While this process has more than ``HOLD_WHILE_UNREAD`` records of input unread
+    (``unread_input``: the saga's triggers and the participants' commands), deadlines wait,
+    for at most ``HOLD_AT_MOST_MS``: the answer a step waits for may be among them, and a
+    retry would only add a command and its reply to the backlog that delayed it (seen: 5.8
+    ticks per order while a worker caught up on 5,000 orders)."""
+    holding = False
 
     @saga_by_order.on_recover
     async def index_is_stale() -> None:
@@ -134,6 +145,14 @@ def build_deadline_timer(
         if deadlines.stale and not await rebuild():
             return
         now = now_ms()
+        nonlocal holding
+        unread = unread_input()
+        if deadlines_wait(unread, deadlines.next_look_at(), now):
+            if not holding:
+                log.info("saga deadlines wait: %d records of input unread", unread)
+            holding = True
+            return
+        holding = False
         ticks = []
         owned: dict[int, bool] = {}  # asking the assignor builds a set: once per partition
         for deadline in deadlines.take_overdue(now, MAX_TICKS_PER_RUN):
@@ -151,6 +170,13 @@ def build_deadline_timer(
                 log.warning("sending a saga deadline tick failed: %r", failed)
 
     return find_overdue_steps
+
+
+def deadlines_wait(unread: int, first_due: int | None, now: int) -> bool:
+    """Whether due deadlines wait for the unread input (see ``build_deadline_timer``)."""
+    if unread <= HOLD_WHILE_UNREAD or first_due is None or first_due > now:
+        return False
+    return now - first_due < HOLD_AT_MOST_MS
 
 
 def _tick(deadline: Deadline, now: int) -> Message:

@@ -114,6 +114,10 @@ class DeadlineIndex:
             heapq.heapify(self._heap)
         return due
 
+    def next_look_at(self) -> int | None:
+        """When the earliest deadline falls due (a stale entry may answer early), or None."""
+        return self._heap[0][0] if self._heap else None
+
     def forget(self, order_id: str) -> None:
         """Stop tracking a saga (its partition went to another worker)."""
         self._pending.pop(order_id, None)

@@ -115,3 +115,22 @@ def test_many_updates_do_not_grow_the_heap_without_bound():
     assert len(index._heap) <= 2 * len(index) + 10_001
     [due] = index.take_overdue(10**10, limit=10)
     assert due.deadline_at == 10**9 + 29_999
+
+
+def test_due_deadlines_wait_while_input_is_unread_but_not_for_ever():
+    from processors.saga.agent import HOLD_AT_MOST_MS, HOLD_WHILE_UNREAD, deadlines_wait
+
+    now = 1_000_000
+    assert not deadlines_wait(HOLD_WHILE_UNREAD, now - 1, now)  # little unread: fire
+    assert deadlines_wait(HOLD_WHILE_UNREAD + 1, now - 1, now)  # a backlog: wait
+    assert not deadlines_wait(10**6, None, now)  # nothing pending
+    assert not deadlines_wait(10**6, now + 1, now)  # nothing due yet
+    assert not deadlines_wait(10**6, now - HOLD_AT_MOST_MS, now)  # waited long enough
+
+
+def test_the_index_tells_when_its_earliest_deadline_falls_due():
+    index = DeadlineIndex()
+    assert index.next_look_at() is None
+    index.track("o-1", stored("o-1", 2_000))
+    index.track("o-2", stored("o-2", 1_000))
+    assert index.next_look_at() == 1_000
