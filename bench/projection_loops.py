@@ -66,9 +66,6 @@ async def _consume(
             )
             batch = []
             for tp, records in fetched.items():
-                if records and records[-1].offset + 1 >= ends[tp]:
-                    remaining.discard(tp)  # the bench's producer is not transactional:
-                    # offsets are contiguous and the last record sits at end - 1
                 for record in records:
                     if record.offset < ends[tp]:
                         message = codec.decode(record.value)
@@ -77,6 +74,10 @@ async def _consume(
                                 message, tp.topic, tp.partition, record.offset, record.timestamp
                             )
                         )
+            for tp in list(remaining):
+                # The position, not the last record: a transactional log ends in a marker.
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
             if batch:
                 await on_batch(batch)
                 count += len(batch)
