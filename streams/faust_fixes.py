@@ -182,6 +182,8 @@ async def handle_in_batches(
             await asyncio.gather(*deliveries)
             for event in batch:
                 await stream.ack(event)
+                message = event.message
+                _handled[message.tp] = message.offset
 
 
 async def handle_each(
@@ -202,18 +204,21 @@ async def handle_each(
     await handle_in_batches(stream, one_by_one, batching)
 
 
+# The offset of the last message handled, by partition, in this process.
+_handled: dict[Any, int] = {}
+
+
 def unread_records(app: faust.App, topics: frozenset[str]) -> int:
-    """Records of ``topics`` in this process's partitions that its streams have not read
-    yet, from the consumer's cached last stable offsets (no broker round trip); partitions
-    not read from since their assignment count as nothing unread."""
+    """Records of ``topics`` in this process's partitions that its agents have not handled
+    yet (fetched and queued ones included), from the consumer's cached last stable offsets:
+    no broker round trip. Partitions not handled from yet count as nothing unread."""
     consumer = app.consumer
     unread = 0
     for tp in consumer.assignment():
-        if tp.topic not in topics:
-            continue
-        read, end = consumer._read_offset.get(tp), consumer.highwater(tp)
-        if read is not None and end is not None:
-            unread += max(0, end - read - 1)
+        handled = _handled.get(tp)
+        if tp.topic in topics and handled is not None:
+            end = consumer.highwater(tp)
+            unread += max(0, end - handled - 1) if end is not None else 0
     return unread
 
 

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
+from faust.types import TP
 
 from streams.faust_fixes import Batching, await_before_ack, handle_in_batches
 
 pytestmark = pytest.mark.unit
 
 
+class Event(str):
+    """An event named for the log, at an offset of partition 0 of topic ``t``."""
+
+    @property
+    def message(self) -> SimpleNamespace:
+        return SimpleNamespace(tp=TP("t", 0), offset=ord(self))
+
+
 class BatchStream:
     """The two methods of a Faust stream that ``handle_in_batches`` uses."""
 
     def __init__(self, batches: list[list[str]], log: list[str]) -> None:
-        self.batches, self.log = batches, log
+        self.batches, self.log = [[Event(e) for e in b] for b in batches], log
 
     async def noack_take(self, size: int, seconds: float):
         for batch in self.batches:
@@ -72,3 +82,20 @@ def test_a_failed_delivery_leaves_its_batch_unacknowledged():
     with pytest.raises(ConnectionError):
         asyncio.run(run())
     assert log == []
+
+
+def test_unread_records_count_what_is_after_the_last_handled_message():
+    from streams.faust_fixes import unread_records
+
+    async def handle_batch(batch: list[str]) -> None:
+        return None
+
+    asyncio.run(handle_in_batches(BatchStream([["a", "b"]], []), handle_batch, Batching()))
+    consumer = SimpleNamespace(
+        assignment=lambda: [TP("t", 0), TP("other", 0), TP("t", 1)],
+        highwater=lambda tp: 200,  # the last stable offset: records up to 199
+    )
+    app = SimpleNamespace(consumer=consumer)
+    # "b" (offset 98) was handled last on ("t", 0): 99..199 are unread; ("t", 1) was never
+    # handled from and counts as nothing; "other" is not asked about.
+    assert unread_records(app, frozenset({"t"})) == 101
