@@ -39,9 +39,20 @@ wrote its event twice (seen twice in about 20 kill -9 runs). ``COMMIT_FENCE`` ma
 batch's outputs indivisible: every agent that decides runs ``handle_in_batches`` (or
 ``handle_each`` on top of it), which handles a whole batch inside the fence and
 acknowledges it there, and a commit first closes the fence (no new batch starts), waits
-for the batches in hand, flushes the producer buffer, and only then commits, so a batch's
-events, table writes and offsets share a transaction. Batches hold several partitions:
-``make_current`` points Faust's table writes at each message's own partition.
+for the batches in hand, flushes the producer buffer, and only then picks the acknowledged
+offsets and commits, so a batch's events, table writes and offsets share a transaction.
+Batches hold several partitions: ``make_current`` points Faust's table writes at each
+message's own partition. ``tests/e2e/test_aggregate_batch_crash.py`` kills a worker in the
+middle of a batch.
+
+4. Sends outside the transaction under ``exactly_once``. Faust picks a send's transaction
+by the destination partition, found in the *consumer's* metadata; for a topic the process
+does not consume there is none, and the send goes through the plain producer: committed at
+once, even if the transaction that consumed its source aborts. That made command results
+(and, in a process running only the aggregate, its events) survive a crash whose batch was
+then decided again: two outcomes for one command, seen in the batch crash test. The fix
+sends to such a topic in the transaction of the message being handled (its source
+partition's), so every output of a message commits with its offset.
 """
 
 from __future__ import annotations
@@ -55,9 +66,9 @@ from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 import faust
-from faust.streams import _current_event
+from faust.streams import _current_event, current_event
 from faust.tables.recovery import Recovery
-from faust.transport.consumer import Consumer
+from faust.transport.consumer import Consumer, TransactionManager
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 _PATCHED = "_orderflow_patched"
@@ -233,9 +244,43 @@ def _fenced_commit(method: Callable[..., Awaitable[bool]]) -> Callable[..., Awai
     return wrapper
 
 
+def _unconsumed_topics_join_the_source_transaction(
+    _original: Callable[..., Awaitable[Any]],
+) -> Callable[..., Awaitable[Any]]:
+    async def send(
+        self: TransactionManager,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Any,
+        *,
+        transactional_id: str | None = None,
+    ) -> Any:
+        app = self.app
+        consumed = self.consumer.key_partition(topic, key, partition)
+        if consumed is not None:  # a topic this process consumes: as Faust does
+            source_topic, source_partition, partition = topic, consumed, consumed
+        elif (event := current_event()) is not None:  # any other: the message in hand's
+            source_topic, source_partition = event.message.topic, event.message.partition
+        else:  # outside stream iteration (a timer): no transaction to join, as in Faust
+            return await self.producer.send(topic, key, value, partition, timestamp, headers)
+        group = app.assignor.group_for_topic(source_topic)
+        return await self.producer.send(
+            topic, key, value, partition, timestamp, headers,
+            transactional_id=f"{app.conf.id}-{group}-{source_partition}",
+        )  # fmt: skip
+
+    return send
+
+
 def install() -> None:
     """Patch ``Recovery`` and the consumer once per process (idempotent)."""
     _patch(Recovery, "on_recovery_completed", _stop_flow_first)
     _patch(Recovery, "_resume_streams", _stop_flow_first)
     _patch(AIOKafkaConsumerThread, "_highwaters", _highwaters_from_the_broker)
-    _patch(Consumer, "_commit_offsets", _fenced_commit)
+    # The whole commit, from choosing the acknowledged offsets on: a batch acknowledged
+    # while the commit waited at the fence commits with its outputs, not one later.
+    _patch(Consumer, "force_commit", _fenced_commit)
+    _patch(TransactionManager, "send", _unconsumed_topics_join_the_source_transaction)

@@ -72,8 +72,8 @@ def test_installing_the_patches_twice_wraps_each_method_once():
     from streams.faust_fixes import install
 
     install()
-    patched = (Recovery.on_recovery_completed, Consumer._commit_offsets)
+    patched = (Recovery.on_recovery_completed, Consumer.force_commit)
     install()
-    assert (Recovery.on_recovery_completed, Consumer._commit_offsets) == patched
-    assert Consumer._commit_offsets.__wrapped__.__name__ == "_commit_offsets"
-    assert not hasattr(Consumer._commit_offsets.__wrapped__, "__wrapped__")
+    assert (Recovery.on_recovery_completed, Consumer.force_commit) == patched
+    assert Consumer.force_commit.__wrapped__.__name__ == "force_commit"
+    assert not getattr(Consumer.force_commit.__wrapped__, "_orderflow_patched", False)
