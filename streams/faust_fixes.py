@@ -60,18 +60,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 import faust
+from aiokafka.errors import IllegalOperation
 from faust.streams import _current_event, current_event
 from faust.tables.recovery import Recovery
 from faust.transport.consumer import Consumer, TransactionManager
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 _PATCHED = "_orderflow_patched"
+log = logging.getLogger(__name__)
 
 
 def _patch(cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
@@ -239,7 +242,17 @@ def _fenced_commit(method: Callable[..., Awaitable[bool]]) -> Callable[..., Awai
             if self.in_transaction:
                 # Buffered sends (table changelogs) into this transaction, not the next.
                 await self.app.producer.flush()
-            return await method(self, *args, **kwargs)
+            try:
+                return await method(self, *args, **kwargs)
+            except IllegalOperation as exc:
+                if not self.should_stop:
+                    raise
+                # Stopping, the transactions were already ended (partitions revoked): the
+                # error would abort the consumer's stop and leave its thread running, so
+                # the process never exits. Nothing is half-committed; what was not
+                # committed is delivered again.
+                log.info("final commit skipped while stopping: %s", exc)
+                return False
 
     return wrapper
 
