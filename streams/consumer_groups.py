@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from kafka import TopicPartition
-from kafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError
+from kafka.errors import (
+    CoordinatorLoadInProgressError,
+    CoordinatorNotAvailableError,
+    NotCoordinatorError,
+)
 from kafka.structs import OffsetAndMetadata
 
 from streams.admin import admin_client
@@ -23,7 +27,8 @@ from streams.replay.reader import open_replay_consumer
 from streams.settings import Settings
 
 T = TypeVar("T")
-_TRANSIENT = (CoordinatorNotAvailableError, CoordinatorLoadInProgressError)
+# A new broker creates its offsets topic on first use: its coordinators move for a moment.
+_TRANSIENT = (CoordinatorNotAvailableError, CoordinatorLoadInProgressError, NotCoordinatorError)
 
 
 def with_admin(settings: Settings, call: Callable[..., T], attempts: int = 20) -> T:
