@@ -155,8 +155,9 @@ def make_current(event: faust.EventT) -> None:
 
     Faust finds the partition of a table write (its changelog partition and its store
     partition) from the current event. Inside a batch that holds several partitions, each
-    message's table writes must see that message as current, or they would land in the
-    partition of whichever message the batch took last."""
+    message's table writes must see that message as current: without it a write either
+    fails (no current event in the agent's task) or lands in the partition of the message
+    made current before it."""
     _current_event.set(weakref.ref(event))
 
 
