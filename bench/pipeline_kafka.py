@@ -13,9 +13,10 @@ import threading
 import time
 from collections import Counter
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from bench.faust_ceiling import fill_topic
 from streams.admin import admin_client
 from streams.codec import AvroCodec, DecodeError
 from streams.settings import Settings
@@ -165,24 +166,12 @@ def copy_topic(settings: Settings, source: str, target: str, min_records: int = 
         consumer.seek_to_beginning(*tps)
         records, remaining = [], {tp for tp in tps if ends[tp] > 0}
         while remaining:
-            for tp, batch in consumer.poll(timeout_ms=500).items():
-                records.extend((tp.partition, r.key, r.value) for r in batch)
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend((r.key, r.value) for r in batch)
             remaining = {tp for tp in remaining if consumer.position(tp) < ends[tp]}
     finally:
         consumer.close()
-    producer = KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        acks="all",
-        linger_ms=10,
-        batch_size=256 * 1024,
-    )
-    try:
-        copied = 0
-        while records and (copied == 0 or copied < min_records):
-            for partition, key, value in records:
-                producer.send(target, key=key, value=value, partition=partition)
-            copied += len(records)
-        producer.flush()
-        return copied
-    finally:
-        producer.close(timeout=10)
+    # Keyed by order id, so the default partitioner puts each record in its old partition.
+    repeats = max(1, -(-min_records // len(records))) if records else 0
+    fill_topic(settings, target, records * repeats)
+    return len(records) * repeats
