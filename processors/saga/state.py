@@ -170,8 +170,17 @@ def _evolve_step(saga: Saga, body: dict[str, Any]) -> Saga:
         done=done,
         step=saga.step if state == NEEDS_ATTENTION else None,
         deadline_at=None,
-        # The saga's reason is why it compensates; an operator's note stays in the timeline.
-        reason=saga.reason
-        if outcome in ("succeeded", "resumed")
-        else (body.get("reason") or saga.reason),
+        reason=_first_cause(saga, state, body),
     )
+
+
+def _first_cause(saga: Saga, state: str, body: dict[str, Any]) -> str:
+    """The saga's reason: why it compensates, taken from the record that starts the
+    compensation (a failed reply, the last timeout, the customer's cancellation, also of
+    a completed saga) and kept from then on. What comes after (a retry's "no answer to
+    attempt 1", a compensation step parked after its last attempt, an operator's note)
+    is in the timeline, not in the reason."""
+    undoing = (COMPENSATING, NEEDS_ATTENTION, COMPENSATED)
+    if state in undoing and saga.status not in undoing:
+        return body.get("reason") or saga.reason
+    return saga.reason

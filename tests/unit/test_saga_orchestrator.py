@@ -282,3 +282,46 @@ def test_resume_records_and_the_request_fit_their_schemas():
     for message in [resume(), *records, run.commands[-1]]:
         decoded = codec.decode(codec.encode(message))
         assert {k: decoded.body[k] for k in message.body} == message.body
+
+
+def test_a_retried_compensation_step_keeps_the_failure_that_started_the_compensation():
+    # Seen in a run: "compensated (no answer to attempt 1)", the refund's retry had
+    # overwritten the out-of-stock failure, and the CancelOrder carried the retry's text.
+    run = Run()
+    happy_until(run, "reserve")
+    run.when(reply("InventoryReservationFailed", "reserve", reason="out of stock: SKU-1"))
+    run.when(tick(run.saga, run.saga.deadline_at), now=run.saga.deadline_at)  # refund retried
+    assert run.saga.attempt == 2
+    run.when(reply("PaymentRefunded", "refund"))
+    assert run.commands[-1].name == "CancelOrder"
+    assert run.commands[-1]["reason"] == "out of stock: SKU-1"
+    run.when(order_event("OrderCancelled", reason="out of stock: SKU-1"))
+    assert (run.saga.status, run.saga.reason) == (COMPENSATED, "out of stock: SKU-1")
+    final = run.records[-2]
+    assert (final["outcome"], final["reason"]) == ("compensated", "out of stock: SKU-1")
+    notice = run.records[-1]
+    assert notice["message"] == "Your order was cancelled: out of stock: SKU-1."
+    retries = [e for e in run.saga.timeline if e["outcome"] == "timed_out"]
+    assert [(e["step"], e["reason"]) for e in retries] == [("refund", "no answer to attempt 1")]
+
+
+def test_a_forward_retry_is_not_the_reason_of_a_later_failure_without_one():
+    run = Run()
+    run.when(created())
+    run.when(tick(run.saga, run.saga.deadline_at), now=run.saga.deadline_at)  # charge retried
+    run.when(reply("PaymentCharged", "charge"))
+    run.when(reply("InventoryReservationFailed", "reserve"))  # a reply without a reason
+    run.when(reply("PaymentRefunded", "refund"))
+    assert run.saga.reason == ""  # not the retry's "no answer to attempt 1"
+    assert run.commands[-1]["reason"] == "the order could not be fulfilled"
+    assert [e["reason"] for e in run.saga.timeline if e["outcome"] == "timed_out"] == [
+        "no answer to attempt 1"
+    ]
+
+
+def test_a_parked_compensation_keeps_the_first_cause_not_the_last_timeout():
+    run = Run()
+    parked_at_release(run)
+    assert run.saga.status == NEEDS_ATTENTION
+    assert run.saga.reason == "too big"
+    assert run.saga.timeline[-1]["reason"] == "release timed out after 3 attempts"
