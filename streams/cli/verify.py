@@ -1,4 +1,5 @@
-"""``orderflow verify``: drift between the event log and the Redis and ClickHouse models."""
+"""``orderflow verify``: drift between the event log and the Redis and ClickHouse models,
+and between the log and the aggregate's accepted command results (the write side)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,23 @@ from sinks import redis_queries
 from streams.admin import KafkaUnavailable
 from streams.cli.output import emit_json, fail, table
 from streams.codec import AvroCodec
-from streams.eventlog import read_all_events
+from streams.eventlog import partition_for, read_all_events
 from streams.readside import ReadSideError, read_analytics
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
 from streams.verify import (
     FoldedLog,
     ModelDrift,
+    WriteLedger,
+    WriteSideDrift,
     compare_orders,
+    compare_write_side,
     fold_log,
     report,
+    results_horizon,
     status_count_triples,
 )
+from streams.writeside import WriteSideLog
 
 
 def redis_drift(settings: Settings, log: FoldedLog) -> ModelDrift:
@@ -56,14 +62,61 @@ def clickhouse_drift(settings: Settings, log: FoldedLog) -> ModelDrift:
     return compare_orders(log.expected(with_events=True), actual, counts)
 
 
+def read_both_sides(settings: Settings, codec: AvroCodec) -> tuple[FoldedLog, WriteSideDrift]:
+    """The folded log and the write-side check, from one read of the events and the
+    command results up to the same end offsets."""
+    ledger = WriteLedger()
+    first_kept: dict[int, int] = {}
+    with WriteSideLog(settings, codec) as sides:
+
+        def through_ledger():
+            for e in sides.events():
+                ledger.add_event(e.message, e.timestamp_ms)
+                yield e.message
+
+        log = fold_log(through_ledger())
+        for r in sides.results():
+            ledger.add_result(r.message)
+            first_kept.setdefault(r.partition, r.timestamp_ms)
+        trimmed = sides.results_trimmed()
+        horizon = results_horizon(trimmed, first_kept, sides.opened_ms)
+
+        def beyond_retention(order_id: str, timestamp_ms: int) -> bool:
+            p = partition_for(order_id.encode(), len(trimmed))
+            return p in horizon and timestamp_ms < horizon[p]
+
+        drift = compare_write_side(ledger, beyond_retention)
+        if drift.mismatches:
+            # A transaction may have been committing while the end offsets were asked for.
+            events, results = sides.read_on()
+            later = WriteLedger()
+            for e in events:
+                later.add_event(e.message, e.timestamp_ms)
+            for r in results:
+                later.add_result(r.message)
+            drift.settle(later)
+    return log, drift
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--read-side-only",
+    is_flag=True,
+    help="Skip the write-side check: for an event log not written by the aggregate "
+    "(bench.event_log, test fixtures), which has no command results.",
+)
 @click.pass_obj
-def verify(settings: Settings, as_json: bool) -> None:
-    """Fold the event log and compare it with Redis and ClickHouse; exit 1 on drift."""
+def verify(settings: Settings, as_json: bool, read_side_only: bool) -> None:
+    """Fold the event log and compare it with Redis and ClickHouse, and with the accepted
+    command results; exit 1 on drift or a write-side mismatch."""
     codec = AvroCodec(SchemaStore.load())
     try:
-        log = fold_log(e.message for e in read_all_events(settings, codec))
+        if read_side_only:
+            log = fold_log(e.message for e in read_all_events(settings, codec))
+            write_side = WriteSideDrift(checked=False)
+        else:
+            log, write_side = read_both_sides(settings, codec)
     except KafkaUnavailable as exc:
         fail(str(exc))
     try:
@@ -73,7 +126,7 @@ def verify(settings: Settings, as_json: bool) -> None:
         }
     except (ReadSideError, redis.RedisError) as exc:
         fail(str(exc))
-    verdict = report(log, models)
+    verdict = report(log, models, write_side)
     if as_json:
         emit_json(verdict)
     else:
@@ -85,6 +138,34 @@ def verify(settings: Settings, as_json: bool) -> None:
         )
         rows = [{"model": name, **m} for name, m in verdict["models"].items()]
         click.echo(table(rows, ["model", "missing", "stale", "extra", "counts", "drift"]))
+        echo_write_side(verdict["write_side"])
         click.echo(f"drift: {verdict['drift']}")
     if verdict["drift"]:
         raise SystemExit(1)
+
+
+def echo_write_side(side: dict) -> None:
+    """The write side's figures, then every example mismatch with its order and command."""
+    if not side["checked"]:
+        click.echo("write side: not checked (--read-side-only)")
+        return
+    click.echo(
+        f"write side: {side['accepted_commands']} accepted command(s), {side['events']} "
+        f"event(s); {side['missing_events']} accepted without their events, "
+        f"{side['unaccepted_events']} event(s) without an accepted command; "
+        f"{side['in_flight']} settled while read, {side['beyond_retention']} older than "
+        "the kept command results (not checked)"
+    )
+    for m in side["examples"]["missing_events"]:
+        click.echo(
+            f"  accepted, events missing: order {m['order_id']} command {m['command_id']}"
+            f" events {', '.join(m['event_ids']) or '(none named)'}"
+        )
+    for u in side["examples"]["unaccepted_events"]:
+        click.echo(
+            f"  event without accepted command: order {u['order_id']} {u['event']} "
+            f"{u['event_id']} caused by command {u['causation_id']}"
+        )
+    shown = len(side["examples"]["missing_events"]) + len(side["examples"]["unaccepted_events"])
+    if side["mismatches"] > shown:
+        click.echo(f"  ... and {side['mismatches'] - shown} more")

@@ -74,7 +74,7 @@ def test_same_events_twice_leave_both_read_models_unchanged(pipeline):
     eventually(lambda: caught_up(settings), timeout=90, what="the redelivery consumed")
 
     assert read_models(settings, store) == before
-    result = orderflow(env, "verify", "--json")
+    result = orderflow(env, "verify", "--json", "--read-side-only")  # a log without results
     verdict = json.loads(result.stdout)
     assert result.returncode == 0, (result.stderr, verdict)
     assert verdict["drift"] == 0
