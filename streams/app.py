@@ -16,6 +16,7 @@ import faust
 
 from processors.orders.agent import build_order_agent
 from processors.projections.agents import build_projection_agents
+from streams import logs
 from streams import topics as specs
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
@@ -28,6 +29,25 @@ from streams.settings import Settings
 from streams.web import register_views
 
 install_faust_fixes()
+
+
+class Worker(faust.Worker):
+    """Faust's worker, with repeated log records rate-limited (``streams.logs``): Faust
+    replaces the root logger's handlers when it starts, so the filter goes on after.
+    (Named like Faust's own: the name is in every line it logs, ``[^Worker]``.)"""
+
+    repeats: logs.RepeatFilter | None = None
+
+    def on_setup_root_logger(self, logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        self.repeats = logs.install(logger)
+
+    def on_worker_shutdown(self) -> None:
+        if self.repeats is not None:
+            self.repeats.flush()  # the repeats still counted, before the process ends
+        super().on_worker_shutdown()
+
+
 settings = Settings.from_env()
 codec = AvroCodec(SchemaStore.load())
 batching = Batching(settings.decide_batch_size, settings.decide_batch_seconds)
@@ -58,6 +78,7 @@ app = faust.App(
     autodiscover=False,
     datadir=str(faust_dir),
     table_cleanup_interval=30.0,
+    Worker=Worker,
 )
 
 

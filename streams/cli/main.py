@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from streams import logs
 from streams.settings import Settings, SettingsError
 
 
@@ -17,6 +18,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
     """orderflow: an event-driven order pipeline on Kafka, Faust, Redis and ClickHouse."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.install()  # a broker that is down must not bury the one line that says so
     try:
         ctx.obj = Settings.from_env()
     except SettingsError as exc:
