@@ -8,6 +8,9 @@ remains: a commit's markers reach the partitions one after the other, so an end-
 request landing between the two markers sees the transaction on one topic and not yet on
 the other. ``read_on`` reads both topics on to their end offsets now, so that
 ``verify`` can tell such a transaction (it settles) from a real mismatch (it does not).
+Under ``ORDERFLOW_PROCESSING_GUARANTEE=at_least_once`` there is no transaction: a worker
+caught between a command's events and its result shows a mismatch until the command is
+redelivered and answered; verify a quiet pipeline then.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ and between the log and the aggregate's accepted command results (the write side
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import click
 import redis
 
@@ -10,7 +12,8 @@ from sinks import redis_queries
 from streams.admin import KafkaUnavailable
 from streams.cli.output import emit_json, fail, table
 from streams.codec import AvroCodec
-from streams.eventlog import partition_for, read_all_events
+from streams.eventlog import LoggedEvent, partition_for, read_all_events
+from streams.messages import Message
 from streams.readside import ReadSideError, read_analytics
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
@@ -66,36 +69,47 @@ def read_both_sides(settings: Settings, codec: AvroCodec) -> tuple[FoldedLog, Wr
     """The folded log and the write-side check, from one read of the events and the
     command results up to the same end offsets."""
     ledger = WriteLedger()
-    first_kept: dict[int, int] = {}
     with WriteSideLog(settings, codec) as sides:
-
-        def through_ledger():
-            for e in sides.events():
-                ledger.add_event(e.message, e.timestamp_ms)
-                yield e.message
-
-        log = fold_log(through_ledger())
-        for r in sides.results():
-            ledger.add_result(r.message)
-            first_kept.setdefault(r.partition, r.timestamp_ms)
-        trimmed = sides.results_trimmed()
-        horizon = results_horizon(trimmed, first_kept, sides.opened_ms)
-
-        def beyond_retention(order_id: str, timestamp_ms: int) -> bool:
-            p = partition_for(order_id.encode(), len(trimmed))
-            return p in horizon and timestamp_ms < horizon[p]
-
-        drift = compare_write_side(ledger, beyond_retention)
+        log = fold_log(_through(ledger, sides.events()))
+        first_kept = _add_results(ledger, sides.results())
+        drift = compare_write_side(ledger, _beyond_retention(sides, first_kept))
         if drift.mismatches:
             # A transaction may have been committing while the end offsets were asked for.
             events, results = sides.read_on()
             later = WriteLedger()
             for e in events:
                 later.add_event(e.message, e.timestamp_ms)
-            for r in results:
-                later.add_result(r.message)
+            _add_results(later, results)
             drift.settle(later)
     return log, drift
+
+
+def _through(ledger: WriteLedger, events: Iterable[LoggedEvent]) -> Iterator[Message]:
+    """Each event's message, noted in ``ledger`` on the way to the fold."""
+    for e in events:
+        ledger.add_event(e.message, e.timestamp_ms)
+        yield e.message
+
+
+def _add_results(ledger: WriteLedger, results: Iterable[LoggedEvent]) -> dict[int, int]:
+    """Note every result; returns each results partition's first kept timestamp."""
+    first_kept: dict[int, int] = {}
+    for r in results:
+        ledger.add_result(r.message)
+        first_kept.setdefault(r.partition, r.timestamp_ms)
+    return first_kept
+
+
+def _beyond_retention(sides: WriteSideLog, first_kept: dict[int, int]):
+    """Whether an order's event is older than the results its partition still keeps."""
+    trimmed = sides.results_trimmed()
+    horizon = results_horizon(trimmed, first_kept, sides.opened_ms)
+
+    def check(order_id: str, timestamp_ms: int) -> bool:
+        p = partition_for(order_id.encode(), len(trimmed))
+        return p in horizon and timestamp_ms < horizon[p]
+
+    return check
 
 
 @click.command()
