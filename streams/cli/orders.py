@@ -60,7 +60,7 @@ def parse_item(raw: str) -> dict:
     try:
         quantity = int(qty)
     except ValueError:
-        raise click.BadParameter(f"{_shown(raw)}: QTY must be a whole number") from None
+        raise click.BadParameter(f"{_shown(raw)}: QTY must be an integer") from None
     if not limits.MIN_QUANTITY <= quantity <= limits.MAX_QUANTITY:
         raise click.BadParameter(
             f"{_shown(raw)}: QTY must be {limits.MIN_QUANTITY} to {limits.MAX_QUANTITY:,}"

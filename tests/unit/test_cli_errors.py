@@ -37,7 +37,7 @@ CREATE = ("orders", "create", "--user", "u")
         ([*CREATE, "--item", "SKU:1:Infinity"], "'SKU:1:Infinity': PRICE must be 0.01 to"),
         ([*CREATE, "--item", "SKU:1:NaN"], "'SKU:1:NaN': PRICE must be"),
         ([*CREATE, "--item", "SKU:1:1e30"], "'SKU:1:1e30': PRICE must be 0.01 to 10,000,000.00"),
-        ([*CREATE, "--item", "SKU:1e30:1"], "'SKU:1e30:1': QTY must be a whole number"),
+        ([*CREATE, "--item", "SKU:1e30:1"], "'SKU:1e30:1': QTY must be an integer"),
         ([*CREATE, "--item", "SKU:4294967296:1"], "QTY must be 1 to 1,000,000"),
         ([*CREATE, "--item", "A:1:1", "--timeout", "-1"], "'-1' is not a number of seconds"),
         ([*CREATE, "--item", "A:1:1", "--timeout", "0"], "above 0"),
