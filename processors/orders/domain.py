@@ -93,12 +93,15 @@ def _event(name: str, state: Order | None, command: Message, now_ms: int, **payl
     return Message(name, {**envelope, **payload})
 
 
-def _check_text(name: str, value: Any, max_chars: int) -> None:
-    """``value`` must be a string of 1 to ``max_chars`` characters, not only blanks.
+def _check_text(name: str, value: Any, max_chars: int, *, may_be_empty: bool = False) -> None:
+    """``value`` must be a string of 1 (0 if ``may_be_empty``) to ``max_chars``
+    characters, not only blanks.
 
     The message names the field and the bound, never the value: a value beyond the
     bound is exactly what must not be copied into the result."""
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
+        raise CommandRejected("bad_field", f"{name} must be a string")
+    if not value.strip() and not (may_be_empty and value == ""):
         raise CommandRejected("bad_field", f"{name} must not be empty")
     if len(value) > max_chars:
         raise CommandRejected(
@@ -107,8 +110,10 @@ def _check_text(name: str, value: Any, max_chars: int) -> None:
 
 
 def _check_envelope(command: Message) -> None:
+    # An empty correlation id only leaves the command untraced; the other two are keys.
     for name in limits.ID_FIELDS:
-        _check_text(name, command[name], limits.MAX_ID_CHARS)
+        empty_ok = name == "correlation_id"
+        _check_text(name, command[name], limits.MAX_ID_CHARS, may_be_empty=empty_ok)
 
 
 def _check_in_range(code: str, what: str, value: Any, low: int, high: int) -> None:

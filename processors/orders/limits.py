@@ -22,7 +22,8 @@ domain, not of the wire format, and tightening a schema would break old data.
   Int128 by the analytics queries (``sinks.clickhouse_queries``).
 - Identifiers (``command_id``, ``order_id``, ``correlation_id``, ``user_id``): 1 to
   ``MAX_ID_CHARS`` (128) characters; a UUID is 36. They are keys in Kafka, Redis and
-  ClickHouse and repeated in every record of the order.
+  ClickHouse and repeated in every record of the order. (``correlation_id`` may be
+  empty: it only traces, and clients that never set it must not be refused.)
 - ``sku``: 1 to ``MAX_SKU_CHARS`` (64) characters per line.
 - ``currency``: an ISO-4217 code, three capital letters (EUR, USD).
 - Cancel reason: 1 to ``MAX_REASON_CHARS`` (10,000) characters. The saga cancels with

@@ -142,7 +142,10 @@ BEYOND = [
     ("bad_field", create(currency="EURO"), "3 capital letters"),
     ("bad_field", create(order_id="o" * 129), "order_id has 129 characters"),
     ("bad_field", create(command_id="c" * 129), "command_id has 129 characters"),
-    ("bad_field", create(correlation_id=""), "correlation_id must not be empty"),
+    ("bad_field", create(command_id=""), "command_id must not be empty"),
+    ("bad_field", create(order_id=" "), "order_id must not be empty"),
+    ("bad_field", create(correlation_id=" "), "correlation_id must not be empty"),
+    ("bad_field", create(correlation_id="c" * 129), "correlation_id has 129 characters"),
 ]
 
 
@@ -169,6 +172,10 @@ def test_other_commands_beyond_a_bound_are_rejected(cmd, says):
     state = replace(state, status="confirmed") if cmd.name == "ShipOrder" else state
     error = rejected(state, cmd)
     assert error.code == "bad_field" and says in error.message
+
+
+def test_an_empty_correlation_id_only_leaves_the_command_untraced():
+    assert decide(None, create(correlation_id=""), NOW)[0]["correlation_id"] == ""
 
 
 def test_bounds_are_checked_before_the_state():
