@@ -8,11 +8,13 @@ from dataclasses import replace
 
 import pytest
 from faust.serializers import codecs
+from faust.utils import json as faust_json
 
 from processors.inventory import domain as inventory
 from processors.orders import limits
 from processors.orders.domain import CommandRejected, decide, evolve, fold
 from processors.orders.handling import command_result, handle, snapshot_of
+from sinks.clickhouse_queries import _plain
 from streams.codec import AvroCodec
 from streams.messages import Message
 from streams.schema_store import SchemaStore
@@ -238,3 +240,12 @@ def test_every_record_of_the_largest_order_is_far_below_the_message_limit():
     assert sizes["order_by_id"] > limits.MAX_REASON_CHARS * 4
     too_big = {n: s for n, s in sizes.items() if s > limits.MAX_MESSAGE_BYTES // 10}
     assert not too_big, f"records above a tenth of {limits.MAX_MESSAGE_BYTES}: {too_big}"
+
+
+def test_a_sum_beyond_64_bits_is_served_as_an_exact_string():
+    """The worker's HTTP API encodes analytics with orjson, which refuses integers
+    beyond 64 bits: such a sum (revenue of ~185 largest orders) goes out as a string."""
+    huge = 185 * limits.MAX_ORDER_TOTAL_CENTS
+    assert _plain(limits.INT64_MAX) == limits.INT64_MAX
+    body = faust_json.loads(faust_json.dumps({"revenue_cents": _plain(huge)}))
+    assert int(body["revenue_cents"]) == huge
