@@ -1,5 +1,12 @@
 """Analytics reads on the ClickHouse order model. Every value, the database name
-included, is a server-side query parameter; results are plain JSON-ready values."""
+included, is a server-side query parameter; results are plain JSON-ready values.
+
+Money sums are taken in Int128. One order's total fits Int64 many times over (at most
+10^17 cents, ``processors.orders.limits``), but ``sum`` over an Int64 column is Int64
+too and wraps silently: 93 orders of the largest size on one day would turn the day's
+revenue negative. Int128 holds ~1.7 * 10^21 such orders. A sum beyond the signed 64-bit
+range is returned as a decimal string (exact; see ``_plain``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,15 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+_INT64 = range(-(2**63), 2**63)
+
 
 def _plain(value: Any) -> Any:
-    # JSON-ready: instants as epoch milliseconds (as in the events), days as ISO dates.
+    # JSON-ready: instants as epoch milliseconds (as in the events), days as ISO dates,
+    # integers beyond 64 bits as strings (the worker's JSON encoder, orjson, refuses
+    # them, and most JSON readers would round them).
+    if isinstance(value, int) and value not in _INT64:
+        return str(value)
     if isinstance(value, dt.datetime):
         when = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
         return round(when.timestamp() * 1000)
@@ -35,7 +48,7 @@ def daily_stats(
     both bounds inclusive and optional."""
     return _rows(
         client,
-        """SELECT day, sum(orders) AS orders, sum(revenue_cents) AS revenue_cents,
+        """SELECT day, sum(orders) AS orders, sum(toInt128(revenue_cents)) AS revenue_cents,
                   sum(cancellations) AS cancellations
            FROM {db:Identifier}.daily_order_stats FINAL
            WHERE day >= {date_from:Date} AND day <= {date_to:Date}
@@ -60,7 +73,8 @@ def top_skus(client: Client, db: str, limit: int = 10) -> list[dict]:
     """Best-selling SKUs by units ordered, with their revenue and number of orders."""
     return _rows(
         client,
-        """SELECT sku, sum(quantity) AS units, sum(quantity * unit_price_cents) AS revenue_cents,
+        """SELECT sku, sum(quantity) AS units,
+                  sum(toInt128(quantity) * unit_price_cents) AS revenue_cents,
                   uniqExact(order_id) AS orders
            FROM {db:Identifier}.order_events FINAL
            ARRAY JOIN item_skus AS sku, item_quantities AS quantity,

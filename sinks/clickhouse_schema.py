@@ -25,6 +25,13 @@ Two layers keep counts exact:
      duplicate collapses into one row instead of being added twice, as it would be in
      a SummingMergeTree. Days are UTC days of ``occurred_at``; revenue is the
      ``total_cents`` of orders created that day (minor units, currencies not split).
+
+Every column holds every value the order domain accepts (``processors.orders.limits``):
+quantities (at most 10^6) in ``UInt32``, unit prices (10^9) and order totals (10^17) in
+``Int64``, the number of lines (100) in ``UInt32``. A row of ``daily_order_stats`` holds
+one order's total, so ``Int64`` suffices there too; sums over many rows can exceed it
+and are taken in Int128 by the queries (``sinks.clickhouse_queries``), which needs no
+change to stored data.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ import datetime as dt
 import re
 
 EARLIEST = "earliest"
+# Events carry epoch milliseconds, and Kafka finds offsets only for times from 1970 on.
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _AGE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -19,7 +21,8 @@ def parse_time(raw: str, now: dt.datetime | None = None) -> dt.datetime | None:
 
     Accepts ``2026-11-26T10:00:00+01:00`` / ``...Z`` (a zone is required: a naive time
     is ambiguous across machines), a relative age such as ``90s``, ``15m``, ``2h``,
-    ``3d``, ``1w``, or ``earliest``. Future times are refused.
+    ``3d``, ``1w``, or ``earliest``. Future times are refused, and so are times before
+    1970-01-01 (an age such as ``99999999d`` reaches far past them): no event is older.
     """
     now = now or dt.datetime.now(dt.UTC)
     text = raw.strip()
@@ -27,7 +30,7 @@ def parse_time(raw: str, now: dt.datetime | None = None) -> dt.datetime | None:
         return None
     age = _AGE.match(text.lower())
     if age:
-        return now - dt.timedelta(seconds=int(age.group(1)) * _UNITS[age.group(2)])
+        return _age(raw, now, age.group(1), _UNITS[age.group(2)])
     try:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -39,7 +42,18 @@ def parse_time(raw: str, now: dt.datetime | None = None) -> dt.datetime | None:
         raise TimeParseError(f"time {raw!r} has no zone: add Z or an offset such as +01:00")
     if value > now + dt.timedelta(seconds=1):
         raise TimeParseError(f"time {raw!r} is in the future")
+    if value < EPOCH:
+        raise TimeParseError(f"time {raw!r} is before 1970-01-01, older than any event")
     return value
+
+
+def _age(raw: str, now: dt.datetime, count: str, unit_seconds: int) -> dt.datetime:
+    """``now`` minus an age, refused when it reaches before the epoch (checked on the
+    number first: ``timedelta`` and ``int`` overflow long before an age gets absurd)."""
+    most = (now - EPOCH).total_seconds()
+    if len(count) > 20 or int(count) * unit_seconds > most:
+        raise TimeParseError(f"age {raw!r} reaches before 1970-01-01, older than any event")
+    return now - dt.timedelta(seconds=int(count) * unit_seconds)
 
 
 def to_millis(value: dt.datetime) -> int:

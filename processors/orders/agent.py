@@ -69,7 +69,8 @@ def build_order_agent(
             changed[order_id] = (decision.state, event)
         if decision.snapshot is not None:
             await send(snapshots, decision.snapshot)
-        outcome_by_command[command["command_id"]] = decision.result.body
+        if decision.remember:
+            outcome_by_command[command["command_id"]] = decision.result.body
         await send(results, decision.result)
 
     async def apply_batch(batch: Sequence[faust.EventT]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from processors.orders import limits
 from streams.messages import Message
 
 PENDING, CONFIRMED, CANCELLED, SHIPPED, DELIVERED = (
@@ -92,14 +93,72 @@ def _event(name: str, state: Order | None, command: Message, now_ms: int, **payl
     return Message(name, {**envelope, **payload})
 
 
+def _check_text(name: str, value: Any, max_chars: int, *, may_be_empty: bool = False) -> None:
+    """``value`` must be a string of 1 (0 if ``may_be_empty``) to ``max_chars``
+    characters, not only blanks.
+
+    The message names the field and the bound, never the value: a value beyond the
+    bound is exactly what must not be copied into the result."""
+    if not isinstance(value, str):
+        raise CommandRejected("bad_field", f"{name} must be a string")
+    if not value.strip() and not (may_be_empty and value == ""):
+        raise CommandRejected("bad_field", f"{name} must not be empty")
+    if len(value) > max_chars:
+        raise CommandRejected(
+            "bad_field", f"{name} has {len(value):,} characters; at most {max_chars:,} allowed"
+        )
+
+
+def _check_envelope(command: Message) -> None:
+    # An empty correlation id only leaves the command untraced; the other two are keys.
+    for name in limits.ID_FIELDS:
+        empty_ok = name == "correlation_id"
+        _check_text(name, command[name], limits.MAX_ID_CHARS, may_be_empty=empty_ok)
+
+
+def _check_in_range(code: str, what: str, value: Any, low: int, high: int) -> None:
+    # bool is an int in Python, but never a quantity or a price.
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise CommandRejected(code, f"{what} is {value!r}; allowed {low:,} to {high:,}")
+
+
 def _validate_items(items: list[dict[str, Any]]) -> None:
+    """Lines within ``limits``: so the order's total fits Int64 and its records fit Kafka."""
     if not items:
         raise CommandRejected("no_items", "an order must have at least one item")
-    for line in items:
-        if line["quantity"] <= 0:
-            raise CommandRejected("bad_quantity", f"quantity of {line['sku']} must be positive")
-        if line["unit_price_cents"] <= 0:
-            raise CommandRejected("bad_price", f"unit price of {line['sku']} must be positive")
+    if len(items) > limits.MAX_LINES:
+        raise CommandRejected(
+            "too_many_items",
+            f"an order has at most {limits.MAX_LINES} lines; this one has {len(items):,}",
+        )
+    for n, line in enumerate(items, start=1):
+        _check_text(f"sku of line {n}", line["sku"], limits.MAX_SKU_CHARS)
+        label = f"line {n} ({line['sku']})"
+        _check_in_range(
+            "bad_quantity",
+            f"quantity of {label}",
+            line["quantity"],
+            limits.MIN_QUANTITY,
+            limits.MAX_QUANTITY,
+        )
+        _check_in_range(
+            "bad_price",
+            f"unit_price_cents of {label}",
+            line["unit_price_cents"],
+            limits.MIN_UNIT_PRICE_CENTS,
+            limits.MAX_UNIT_PRICE_CENTS,
+        )
+
+
+def check_create(user_id: Any, items: list[dict[str, Any]], currency: Any) -> None:
+    """The CreateOrder rules that need no state; the CLI checks them before sending."""
+    _check_text("user_id", user_id, limits.MAX_ID_CHARS)
+    if not isinstance(currency, str) or not limits.CURRENCY.fullmatch(currency):
+        shown = repr(currency[:8]) if isinstance(currency, str) else repr(currency)
+        raise CommandRejected(
+            "bad_field", f"currency must be an ISO-4217 code of 3 capital letters, not {shown}"
+        )
+    _validate_items(items)
 
 
 def _require(state: Order | None, command: Message, allowed: Iterable[str]) -> Order:
@@ -127,13 +186,20 @@ def _check_expected_version(state: Order | None, command: Message) -> None:
 
 def decide(state: Order | None, command: Message, now_ms: int) -> list[Message]:
     """The events that ``command`` produces against ``state``; raises CommandRejected."""
-    _check_expected_version(state, command)
+    # Bounds first: a command beyond them is rejected whatever the state.
+    _check_envelope(command)
     name = command.name
+    if name == "CreateOrder":
+        items = [dict(i) for i in command["items"]]
+        check_create(command["user_id"], items, command["currency"])
+    elif name == "CancelOrder":
+        _check_text("reason", command["reason"], limits.MAX_REASON_CHARS)
+    elif name == "ShipOrder":
+        _check_text("tracking_number", command["tracking_number"], limits.MAX_TRACKING_NUMBER_CHARS)
+    _check_expected_version(state, command)
     if name == "CreateOrder":
         if state is not None:
             raise CommandRejected("duplicate_order", f"order {state.order_id} already exists")
-        items = [dict(i) for i in command["items"]]
-        _validate_items(items)
         total = sum(i["quantity"] * i["unit_price_cents"] for i in items)
         return [
             _event(

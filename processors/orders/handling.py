@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from processors.orders import limits
 from processors.orders.domain import CommandRejected, Order, decide, evolve
 from streams.messages import Message
 
@@ -12,12 +13,19 @@ COMMANDS = frozenset({"CreateOrder", "ConfirmOrder", "CancelOrder", "ShipOrder",
 
 @dataclass(frozen=True)
 class Decision:
-    """The new events, the state after them, the command's outcome, maybe a snapshot."""
+    """The new events, the state after them, the command's outcome, maybe a snapshot.
+
+    ``remember`` is False for a command whose identifiers are beyond ``limits``: its
+    outcome must not be stored by command id (the id would be both key and value of a
+    table record that may then outgrow Kafka's message limit), and it need not be: a
+    repeat is rejected again, the same way, before any state is read.
+    """
 
     events: list[Message]
     state: Order | None
     result: Message
     snapshot: Message | None = None
+    remember: bool = True
 
 
 def command_result(
@@ -59,6 +67,11 @@ def order_from_snapshot(snapshot: Message) -> Order:
     )
 
 
+def ids_within_bounds(command: Message) -> bool:
+    """Whether every identifier of ``command`` is short enough to be a table key."""
+    return all(len(command[name]) <= limits.MAX_ID_CHARS for name in limits.ID_FIELDS)
+
+
 def handle(state: Order | None, command: Message, now_ms: int, snapshot_every: int) -> Decision:
     """Decide ``command`` against ``state`` and fold the result; rejections are outcomes."""
     try:
@@ -66,7 +79,7 @@ def handle(state: Order | None, command: Message, now_ms: int, snapshot_every: i
     except CommandRejected as rejected:
         version = state.version if state else None
         result = command_result(command, now_ms, version=version, rejected=rejected)
-        return Decision([], state, result)
+        return Decision([], state, result, remember=ids_within_bounds(command))
     before = state.version if state else 0
     for event in events:
         state = evolve(state, event)

@@ -7,6 +7,7 @@ from tqdm import tqdm
 
 from streams.admin import KafkaUnavailable, create_topics
 from streams.cli.output import emit_json, fail
+from streams.cli.params import Seconds
 from streams.codec import AvroCodec
 from streams.demo import run_demo, summary_dict
 from streams.schema_store import SchemaStore
@@ -15,7 +16,13 @@ from streams.settings import Settings
 
 @click.command()
 @click.option("--orders", default=200, show_default=True, type=click.IntRange(min=1))
-@click.option("--timeout", default=180.0, show_default=True, help="Seconds to wait per phase.")
+@click.option(
+    "--timeout",
+    default=180.0,
+    show_default=True,
+    type=Seconds(most=86_400),
+    help="Seconds to wait per phase.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 def demo(settings: Settings, orders: int, timeout: float, as_json: bool) -> None:

@@ -7,10 +7,12 @@ from decimal import Decimal, InvalidOperation
 
 import click
 
+from processors.orders import limits
 from processors.orders.domain import fold
 from processors.orders.handling import order_from_snapshot
 from streams.admin import KafkaUnavailable
 from streams.cli.output import emit_json, fail, table
+from streams.cli.params import Seconds
 from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
 from streams.eventlog import latest_snapshot, read_order_events
@@ -20,8 +22,14 @@ from streams.timeparse import TimeParseError, from_millis, parse_time, to_millis
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 TIMEOUT = click.option(
-    "--timeout", default=30.0, show_default=True, help="Seconds to wait for the outcome."
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    type=Seconds(most=86_400),
+    help="Seconds to wait for the outcome.",
 )
+_CENT = Decimal("0.01")
+_PRICE_RANGE = (limits.MIN_UNIT_PRICE_CENTS * _CENT, limits.MAX_UNIT_PRICE_CENTS * _CENT)
 
 
 @click.group()
@@ -29,20 +37,75 @@ def orders() -> None:
     """Order commands (write side), history and as-of state from the event log."""
 
 
+def _shown(raw: str, most: int = 40) -> str:
+    # Name the value in an error, but never print a megabyte of it.
+    return repr(raw if len(raw) <= most else raw[:most] + "...")
+
+
 def parse_item(raw: str) -> dict:
-    """``SKU:QTY:PRICE`` with PRICE in currency units (``12.50``) into an order line."""
+    """``SKU:QTY:PRICE`` with PRICE in currency units (``12.50``) into an order line.
+
+    The line must be within the order bounds (``processors.orders.limits``): a value
+    the aggregate would reject, or one that does not even fit the message (``1e30``,
+    ``Infinity``), is refused here, before anything is sent.
+    """
     parts = raw.split(":")
-    if len(parts) != 3 or not parts[0]:
-        raise click.BadParameter(f"{raw!r} is not SKU:QTY:PRICE (e.g. SKU-1:2:12.50)")
+    if len(parts) != 3 or not parts[0].strip():
+        raise click.BadParameter(f"{_shown(raw)} is not SKU:QTY:PRICE (e.g. SKU-1:2:12.50)")
     sku, qty, price = parts
+    if len(sku) > limits.MAX_SKU_CHARS:
+        raise click.BadParameter(
+            f"{_shown(raw)}: SKU has {len(sku):,} characters; at most {limits.MAX_SKU_CHARS}"
+        )
     try:
         quantity = int(qty)
-        cents = Decimal(price) * 100
-    except (ValueError, InvalidOperation):
-        raise click.BadParameter(f"{raw!r}: QTY must be an integer, PRICE a number") from None
-    if cents != cents.to_integral_value():
-        raise click.BadParameter(f"{raw!r}: PRICE has more than two decimals")
-    return {"sku": sku, "quantity": quantity, "unit_price_cents": int(cents)}
+    except ValueError:
+        raise click.BadParameter(f"{_shown(raw)}: QTY must be an integer") from None
+    if not limits.MIN_QUANTITY <= quantity <= limits.MAX_QUANTITY:
+        raise click.BadParameter(
+            f"{_shown(raw)}: QTY must be {limits.MIN_QUANTITY} to {limits.MAX_QUANTITY:,}"
+        )
+    try:
+        units = Decimal(price)
+    except InvalidOperation:
+        raise click.BadParameter(f"{_shown(raw)}: PRICE must be a number like 12.50") from None
+    low, high = _PRICE_RANGE
+    # Range first: Decimal comparisons are exact, arithmetic on 1e999999 is not.
+    if not units.is_finite() or not low <= units <= high:
+        raise click.BadParameter(f"{_shown(raw)}: PRICE must be {low} to {high:,}")
+    if units != units.quantize(_CENT):
+        raise click.BadParameter(f"{_shown(raw)}: PRICE has more than two decimals")
+    return {"sku": sku, "quantity": quantity, "unit_price_cents": int(units.quantize(_CENT) * 100)}
+
+
+def _items(ctx, param, values) -> list[dict]:
+    if len(values) > limits.MAX_LINES:
+        raise click.BadParameter(
+            f"an order has at most {limits.MAX_LINES} items, not {len(values)}"
+        )
+    return [parse_item(v) for v in values]
+
+
+def _text(most: int):
+    """A callback refusing an empty (or blank) value and one longer than ``most``."""
+
+    def check(ctx, param, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise click.BadParameter("must not be empty")
+        if len(value) > most:
+            raise click.BadParameter(f"has {len(value):,} characters; at most {most:,}")
+        return value
+
+    return check
+
+
+def _currency(ctx, param, value: str) -> str:
+    code = value.strip().upper()
+    if not limits.CURRENCY.fullmatch(code):
+        raise click.BadParameter(f"{_shown(value, 8)} is not an ISO-4217 code such as EUR")
+    return code
 
 
 def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -> None:
@@ -85,17 +148,25 @@ def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -
 
 
 @orders.command("create")
-@click.option("--user", "user_id", required=True, help="The customer's id.")
+@click.option(
+    "--user",
+    "user_id",
+    required=True,
+    callback=_text(limits.MAX_ID_CHARS),
+    help="The customer's id.",
+)
 @click.option(
     "--item",
     "items",
     multiple=True,
     required=True,
-    callback=lambda c, p, v: [parse_item(i) for i in v],
-    help="SKU:QTY:PRICE, repeatable.",
+    callback=_items,
+    help=f"SKU:QTY:PRICE, PRICE in currency units (12.50); repeatable, up to {limits.MAX_LINES}.",
 )
-@click.option("--currency", default="EUR", show_default=True)
-@click.option("--order-id", default=None, help="Defaults to a new UUID.")
+@click.option("--currency", default="EUR", show_default=True, callback=_currency)
+@click.option(
+    "--order-id", default=None, callback=_text(limits.MAX_ID_CHARS), help="Defaults to a new UUID."
+)
 @TIMEOUT
 @JSON
 @click.pass_obj
@@ -107,10 +178,10 @@ def create(settings: Settings, user_id, items, currency, order_id, timeout, as_j
 
 
 def _lifecycle(name: str, help_text: str, **extra):
-    @click.argument("order_id")
+    @click.argument("order_id", callback=_text(limits.MAX_ID_CHARS))
     @click.option(
         "--expected-version",
-        type=int,
+        type=click.IntRange(min=0, max=limits.INT64_MAX),
         default=None,
         help="Reject unless the order is at this version.",
     )
@@ -131,7 +202,7 @@ orders.command("cancel")(
     _lifecycle(
         "CancelOrder",
         "Cancel an order (not once shipped).",
-        reason=click.option("--reason", required=True),
+        reason=click.option("--reason", required=True, callback=_text(limits.MAX_REASON_CHARS)),
     )
 )
 orders.command("confirm")(_lifecycle("ConfirmOrder", "Confirm a pending order."))
@@ -139,7 +210,12 @@ orders.command("ship")(
     _lifecycle(
         "ShipOrder",
         "Mark a confirmed order shipped.",
-        tracking=click.option("--tracking-number", "tracking_number", required=True),
+        tracking=click.option(
+            "--tracking-number",
+            "tracking_number",
+            required=True,
+            callback=_text(limits.MAX_TRACKING_NUMBER_CHARS),
+        ),
     )
 )
 orders.command("deliver")(_lifecycle("DeliverOrder", "Mark a shipped order delivered."))

@@ -107,6 +107,7 @@ def test_expected_version_conflict_is_rejected_with_current_version(running):
         (["orders", "create", "--user", "u", "--item", "SKU-1:two:1"], "QTY must be an integer"),
         (["orders", "create", "--user", "u", "--item", "SKU-1"], "SKU:QTY:PRICE"),
         (["orders", "create", "--user", "u", "--item", "SKU-1:1:1.005"], "two decimals"),
+        (["orders", "create", "--user", "u", "--item", "SKU-1:0:1"], "QTY must be 1 to"),
         (["orders", "show", "x", "--as-of", "yesterday"], "cannot read time"),
     ],
 )
@@ -118,6 +119,10 @@ def test_bad_arguments_fail_with_one_line(running, args, fragment):
 
 
 def test_rejected_create_says_why(running):
-    done = orderflow(running, "orders", "create", "--user", "u", "--item", "SKU-1:0:1", "--json")
+    # A line beyond the bounds is refused before sending (tests/unit/test_cli_items.py);
+    # a second order with the same id is the aggregate's to reject.
+    create = ("orders", "create", "--user", "u", "--item", "SKU-1:1:1", "--json")
+    order_id = ok_json(running, *create[:-1])["order_id"]
+    done = orderflow(running, *create, "--order-id", order_id)
     assert done.returncode != 0
-    assert json.loads(done.stdout)["reason_code"] == "bad_quantity"
+    assert json.loads(done.stdout)["reason_code"] == "duplicate_order"

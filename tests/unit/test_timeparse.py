@@ -41,3 +41,25 @@ def test_refused_forms_say_why(raw, fragment):
 
 def test_millis():
     assert to_millis(dt.datetime(1970, 1, 1, 0, 0, 1, tzinfo=dt.UTC)) == 1000
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ("99999999d", "age '99999999d' reaches before 1970-01-01"),
+        ("9" * 30 + "s", "reaches before 1970-01-01"),
+        ("3000w", "reaches before 1970-01-01"),
+        ("1969-12-31T23:59:59Z", "is before 1970-01-01"),
+        ("0001-01-01T00:00:00+01:00", "is before 1970-01-01"),
+    ],
+)
+def test_times_before_any_event_are_refused_not_overflowed(raw, fragment):
+    with pytest.raises(TimeParseError, match=fragment):
+        parse_time(raw, NOW)
+
+
+def test_the_epoch_itself_and_an_age_reaching_it_are_accepted():
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    assert parse_time("1970-01-01T00:00:00Z", NOW) == epoch
+    seconds = int((NOW - epoch).total_seconds())
+    assert parse_time(f"{seconds}s", NOW) == epoch

@@ -1,0 +1,34 @@
+"""Option types shared by CLI commands: refused values get click's one-line error."""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+
+class Seconds(click.ParamType):
+    """A duration in seconds, finite, above zero and at most ``most``.
+
+    ``click.FloatRange`` lets ``nan`` through (every comparison with it is false), and a
+    wait of zero, a negative one or ``inf`` is never what the user meant.
+    """
+
+    name = "seconds"
+
+    def __init__(self, most: float) -> None:
+        self.most = most
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            seconds = float(value)
+        else:
+            try:
+                seconds = float(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not (math.isfinite(seconds) and 0 < seconds <= self.most):
+            self.fail(
+                f"{value!r} is not a number of seconds above 0, up to {self.most:g}", param, ctx
+            )
+        return seconds
