@@ -50,6 +50,7 @@ class ClickHouseSink:
     """
 
     handlers = {**HANDLERS, **SAGA_HANDLERS}
+    store = "ClickHouse"
 
     def __init__(self, client: Client, database: str) -> None:
         self._client = client
@@ -97,6 +98,10 @@ class ClickHouseSink:
             del self._pending[key]
             sent += len(rows)
         return sent
+
+    def discard(self) -> None:
+        """Forget the buffered rows (a batch the store refused is fed again in parts)."""
+        self._pending = {}
 
     def close(self) -> None:
         self.flush()
