@@ -74,17 +74,27 @@ def is_data_error(exc: BaseException) -> bool:
     if isinstance(exc, redis.DataError):
         return True  # redis-py refused to encode an argument
     if isinstance(exc, redis.ResponseError):
-        return str(exc).startswith(_REDIS_DATA_PREFIXES)
+        return redis_reply(exc).startswith(_REDIS_DATA_PREFIXES)
     if isinstance(exc, (redis.RedisError, OSError)):
         return False
     return isinstance(exc, _MAPPING_ERRORS)
+
+
+def redis_reply(exc: redis.ResponseError) -> str:
+    """The server's error reply; redis-py prefixes the one of a pipelined command with
+    "Command # n (...) of pipeline caused error: "."""
+    return str(exc).split(_PIPELINE_PREFIX_END, 1)[-1]
+
+
+_PIPELINE_PREFIX_END = " of pipeline caused error: "
 
 
 def describe(exc: BaseException) -> str:
     """One line for a dead letter's reason: the error and, when the client wrapped
     another (clickhouse-connect's "Unable to create native array ... : error"), the
     error inside it, which is the one that names the value."""
-    text = f"{type(exc).__name__}: {exc}"
+    said = redis_reply(exc) if isinstance(exc, redis.ResponseError) else str(exc)
+    text = f"{type(exc).__name__}: {said}"
     cause = exc.__cause__
     if cause is not None and str(cause) and str(cause) not in text:
         text += f" ({type(cause).__name__}: {cause})"

@@ -38,7 +38,9 @@ def store_name(sink: object) -> str:
     return getattr(sink, "store", type(sink).__name__)
 
 
-def write_isolating(sink, events: Sequence[SourceEvent], write: Write) -> tuple[int, list[Refused]]:
+def write_isolating(
+    sink, events: Sequence[SourceEvent], write: Write, *, _split: bool = False
+) -> tuple[int, list[Refused]]:
     """``write(sink, events)``, finding the events ``sink`` refuses by bisection.
 
     Returns (writes sent, refused events in log order). Raises what ``write`` raised
@@ -53,15 +55,15 @@ def write_isolating(sink, events: Sequence[SourceEvent], write: Write) -> tuple[
         if len(events) == 1:
             reason = f"{store_name(sink)} refused it: {describe(exc)}"
             return 0, [Refused(events[0], reason)]
-        log.info(
+        (log.debug if _split else log.info)(
             "%s refused a batch of %d events (%s); splitting it to find the bad event",
             store_name(sink),
             len(events),
             describe(exc),
         )
     half = len(events) // 2
-    sent_first, refused_first = write_isolating(sink, events[:half], write)
-    sent_second, refused_second = write_isolating(sink, events[half:], write)
+    sent_first, refused_first = write_isolating(sink, events[:half], write, _split=True)
+    sent_second, refused_second = write_isolating(sink, events[half:], write, _split=True)
     return sent_first + sent_second, refused_first + refused_second
 
 
