@@ -9,6 +9,9 @@ from streams.messages import Message
 
 COMMANDS = frozenset({"CreateOrder", "ConfirmOrder", "CancelOrder", "ShipOrder", "DeliverOrder"})
 
+# The reason code of a command whose outcome the schemas cannot hold (see ``unwritable``).
+UNWRITABLE = "unwritable_outcome"
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -57,6 +60,16 @@ def order_from_snapshot(snapshot: Message) -> Order:
     return Order.from_dict(
         {**body["state"], "order_id": body["order_id"], "version": body["version"]}
     )
+
+
+def unwritable(state: Order | None, command: Message, now_ms: int, error: str) -> Decision:
+    """``command`` rejected because its outcome cannot be encoded (say, a total beyond
+    the schema's ``long``): the client gets a rejection naming the field instead of no
+    answer at all, and the order stays as it was. The limits ``decide`` checks keep such
+    commands out; this is the line behind them, for a limit missed or a bug."""
+    rejected = CommandRejected(UNWRITABLE, f"the outcome cannot be written: {error}")
+    version = state.version if state else None
+    return Decision([], state, command_result(command, now_ms, version=version, rejected=rejected))
 
 
 def handle(state: Order | None, command: Message, now_ms: int, snapshot_every: int) -> Decision:

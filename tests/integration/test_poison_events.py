@@ -15,9 +15,11 @@ import redis
 from kafka import KafkaConsumer, TopicPartition
 
 from bench.event_log import order_events, produce_events
+from processors.orders.handling import UNWRITABLE
 from sinks import redis_queries
 from sinks.redis_keys import generation_prefix, read_generation, user_orders_key
 from streams.admin import KafkaUnavailable, create_topics, delete_namespace_topics
+from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
 from streams.deadletter import REASON, SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC
 from streams.lag import consumer_lag
@@ -169,3 +171,35 @@ def read_at(settings: Settings, partition: int, offset: int):
         return records[0]
     finally:
         consumer.close()
+
+
+def test_a_command_whose_outcome_cannot_be_encoded_is_rejected_with_the_reason(tmp_path):
+    """A total beyond the Avro ``long`` (2^62 units at 4 cents) used to raise inside the
+    aggregate: no result, no dead letter. It is rejected with a reason now, and the next
+    command is handled as usual. (Once ``decide`` checks totals, it rejects this command
+    at the door with its own reason; the reason code tells which line caught it.)"""
+    env = worker_env(tmp_path, ORDERFLOW_AGENTS="orders")
+    settings = Settings.from_env(env)
+    create_topics(settings)
+    worker = start_worker(env, tmp_path)
+    client = CommandClient(settings, AvroCodec(SchemaStore.load()))
+    client.start_listening()
+    try:
+        huge = [{"sku": "SKU-1", "quantity": 2**62, "unit_price_cents": 4}]
+        fine = [{"sku": "SKU-1", "quantity": 2, "unit_price_cents": 1250}]
+        overflow = new_command("CreateOrder", "o-huge", user_id="u1", items=huge, currency="EUR")
+        after = new_command("CreateOrder", "o-fine", user_id="u1", items=fine, currency="EUR")
+        client.send(overflow)
+        client.send(after)
+        client.flush()
+        results = client.wait_for_results([overflow["command_id"], after["command_id"]], 60)
+    finally:
+        client.close()
+        worker.stop()
+        delete_namespace_topics(settings)
+    assert overflow["command_id"] in results, "no outcome: the command was dropped"
+    rejected, accepted = results[overflow["command_id"]], results[after["command_id"]]
+    assert rejected["status"] == "rejected" and rejected["reason"], rejected.body
+    if rejected["reason_code"] == UNWRITABLE:
+        assert "total_cents" in rejected["reason"], rejected.body
+    assert accepted["status"] == "accepted", accepted.body
