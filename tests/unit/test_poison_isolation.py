@@ -13,6 +13,8 @@ from processors.projections.agents import feed, feed_all, feed_until_written
 from processors.projections.poison import Refused, merge_refusals, write_isolating
 from processors.projections.position import SourceEvent
 from streams.messages import Message
+from streams.replay.writers import SinkWriter
+from streams.replay.writers import feed_all as replay_feed_all
 
 pytestmark = pytest.mark.unit
 
@@ -126,3 +128,12 @@ def test_merge_keeps_log_order_across_partitions():
     b = SourceEvent(Message("E", {}), "t", 0, 9, 0)
     merged = merge_refusals([[Refused(a, "x")], [Refused(b, "y")]])
     assert [(r.event.partition, r.reason) for r in merged] == [(0, "y"), (1, "x")]
+
+
+def test_a_replay_skips_and_counts_the_events_a_store_refuses_and_goes_on():
+    sink = PickySink(bad={2, 7})
+    writer = SinkWriter("picky", sink)
+    events = log_of(10)
+    replay_feed_all([writer], [events[:5], events[5:]])
+    assert sink.rows == [0, 1, 3, 4, 5, 6, 8, 9]
+    assert (writer.written, writer.refused) == (8, 2)
