@@ -27,7 +27,7 @@ from streams.messages import Message
 log = logging.getLogger(__name__)
 
 Apply = Callable[[Message, int], Message]
-SendReply = Callable[[Message], Awaitable[None]]
+SendReply = Callable[..., Awaitable[None]]  # (reply, its encoded value)
 
 
 def ledger_by_order(table: faust.Table, decide, evolve) -> Apply:
@@ -79,7 +79,14 @@ def build_participant_agent(
         except (KeyError, TypeError, ValueError) as exc:
             await dead_letters.park(event, f"cannot apply {command.name}: {exc!r}")
             return
-        await send_reply(reply)
+        what = f"the reply {reply.name} to {command.name}"
+        encoded = await dead_letters.encode_or_park(event, codec, [reply], what)
+        if encoded is None:
+            # Parked, not lost. The ledger already holds the step (``apply`` writes it);
+            # the saga's deadline retries the command, gets the same reply (idempotency
+            # key) parked again, and compensates after its last attempt.
+            return
+        await send_reply(reply, encoded[0])
 
     @app.agent(commands, name=name)
     async def participant(stream):

@@ -16,14 +16,19 @@ class Sink(Protocol):
     Sending the same writes again (redelivery, replay, a batch retried after a crash
     between write and offset commit) leaves the stored state unchanged. A flush that
     raises keeps its writes buffered, so calling ``flush`` again retries them.
-    ``close`` flushes what is left; the client belongs to the caller and stays open.
-    Methods are synchronous; async callers run them in a thread.
+    ``discard`` forgets the buffered writes instead (a refused batch is fed again in
+    parts to find the event the store refuses). ``close`` flushes what is left; the
+    client belongs to the caller and stays open. ``store`` names the technology in
+    messages. Methods are synchronous; async callers run them in a thread.
     """
 
     handlers: Mapping[str, Callable[[Any], Sequence[Any]]]
+    store: str
 
     def add(self, writes: Iterable[Any]) -> None: ...
 
     def flush(self) -> int: ...
+
+    def discard(self) -> None: ...
 
     def close(self) -> None: ...

@@ -4,6 +4,7 @@ named by a deduplication token so the server drops a batch it has already stored
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 
 from clickhouse_connect.driver.client import Client
@@ -14,6 +15,11 @@ from processors.projections.clickhouse_sagas import HANDLERS as SAGA_HANDLERS
 from sinks.clickhouse_schema import ensure_schema
 
 _MAX_TOKEN = 200
+
+# clickhouse-connect logs a traceback for every value it cannot serialise and then raises
+# the error; the projection reports it once, with the event's place in the log, after
+# splitting the batch (which serialises the bad value several times).
+logging.getLogger("clickhouse_connect.driver.transform").setLevel(logging.CRITICAL)
 
 
 def dedup_token(table: str, sources: Iterable[tuple[str, int, int]]) -> str:
@@ -50,6 +56,7 @@ class ClickHouseSink:
     """
 
     handlers = {**HANDLERS, **SAGA_HANDLERS}
+    store = "ClickHouse"
 
     def __init__(self, client: Client, database: str) -> None:
         self._client = client
@@ -97,6 +104,10 @@ class ClickHouseSink:
             del self._pending[key]
             sent += len(rows)
         return sent
+
+    def discard(self) -> None:
+        """Forget the buffered rows (a batch the store refused is fed again in parts)."""
+        self._pending = {}
 
     def close(self) -> None:
         self.flush()

@@ -25,7 +25,11 @@ from sinks.redis_keys import (
 #   dozen per update: packing arguments was most of the client's cost), each update an
 #   array of strings: version, status, order_id, updated_at, created_at ('' unless it
 #   lists the order for its user, which takes a second key), then field, value, ...
-# Returns -1 (nothing written) or how many updates were applied.
+# Returns -1 (nothing written) or how many updates were applied. A key of the chunk
+#   that holds another kind of value refuses the whole chunk with a WRONGTYPE error
+#   before anything is written (see ``sinks.errors``: a data error, its event is parked);
+#   the generation pointer or the counts holding the wrong kind fail with ERR instead (not
+#   any event's fault: retried, never dead-lettered).
 # The generation check makes a full rebuild's swap atomic for writers: a chunk aimed at a
 # generation that is no longer live returns -1 and the sink re-sends it to the new one
 # (ARGV[1] = '' skips the check: a rebuild writing its shadow generation).
@@ -35,11 +39,36 @@ from sinks.redis_keys import (
 # order, so several updates of one order in a chunk each see the one before. Status
 # counter moves are summed per status and written once at the end of the call.
 APPLY_ORDER_UPDATES = """
+local function kind(key)
+  return redis.call('TYPE', key)['ok']
+end
+for i, want in ipairs({'string', 'hash'}) do
+  local t = kind(KEYS[i])
+  if t ~= 'none' and t ~= want then
+    return redis.error_reply('ERR ' .. KEYS[i] .. ' holds a ' .. t .. ', not a ' .. want)
+  end
+end
 if ARGV[1] ~= '' and (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then
   return -1
 end
-local applied, k, counts = 0, 3, {}
-for _, u in ipairs(cjson.decode(ARGV[2])) do
+local updates = cjson.decode(ARGV[2])
+local k = 3
+for _, u in ipairs(updates) do
+  local t = kind(KEYS[k])
+  if t ~= 'none' and t ~= 'hash' then
+    return redis.error_reply('WRONGTYPE order key ' .. KEYS[k] .. ' holds a ' .. t)
+  end
+  if u[5] ~= '' then
+    t = kind(KEYS[k + 1])
+    if t ~= 'none' and t ~= 'zset' then
+      return redis.error_reply('WRONGTYPE user orders key ' .. KEYS[k + 1] .. ' holds a ' .. t)
+    end
+  end
+  k = k + (u[5] ~= '' and 2 or 1)
+end
+local applied, counts = 0, {}
+k = 3
+for _, u in ipairs(updates) do
   local order, new, listed = KEYS[k], u[2], u[5] ~= ''
   local stored = redis.call('HMGET', order, 'version', 'status')
   if tonumber(u[1]) > (tonumber(stored[1]) or 0) then
@@ -92,6 +121,7 @@ class RedisSink:
     """
 
     handlers = HANDLERS
+    store = "Redis"
 
     def __init__(self, client: redis.Redis, prefix: str, generation: int | None = None) -> None:
         self._client = client
@@ -134,6 +164,10 @@ class RedisSink:
         self._pending = []
         self.applied = applied
         return len(batch)
+
+    def discard(self) -> None:
+        """Forget the buffered writes (a batch the store refused is fed again in parts)."""
+        self._pending = []
 
     def close(self) -> None:
         self.flush()

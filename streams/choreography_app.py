@@ -43,10 +43,14 @@ def build_reactor(wiring, service: str):
             return
         before = memory_table.get(order_id)
         after, commands = react(service, before, message, _now())
+        what = f"{service}'s reaction to {message.name} for order {order_id}"
+        encoded = await dead_letters.encode_or_park(event, codec, commands, what)
+        if encoded is None:
+            return  # parked: the memory stays as it was, nothing is sent
         if after != before:
             memory_table[order_id] = after
-        for command in commands:
-            await wiring.send(command)
+        for command, value in zip(commands, encoded, strict=True):
+            await wiring.send(command, value)
 
     @wiring.app.agent(wiring.triggers(EVENT_TOPICS), name=f"react_as_{service}")
     async def reactor(stream):
@@ -67,12 +71,16 @@ def build_observer(wiring, saga_by_order: faust.Table):
         stored = saga_by_order.get(order_id) if order_id else None
         saga = Saga.from_dict(stored) if stored else None
         records = observe(saga, message, _now())
+        what = f"the timeline of order {order_id} after {message.name}"
+        encoded = await dead_letters.encode_or_park(event, codec, records, what)
+        if encoded is None:
+            return  # parked: the timeline stays as it was, nothing is sent
         for record in records:
             saga = evolve(saga, record)
         if records:
             saga_by_order[order_id] = saga.to_dict()
-        for record in records:
-            await wiring.send(record)
+        for record, value in zip(records, encoded, strict=True):
+            await wiring.send(record, value)
 
     @wiring.app.agent(wiring.triggers(EVENT_TOPICS), name="observe_fulfilment")
     async def observer(stream):

@@ -7,7 +7,7 @@ import time
 
 import faust
 
-from streams.codec import AvroCodec, DecodeError
+from streams.codec import AvroCodec, DecodeError, EncodeError
 from streams.messages import Message
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,22 @@ class DeadLetters:
             return codec.decode(event.value)
         except DecodeError as exc:
             await self.park(event, exc.reason, exc.fingerprint)
+            return None
+
+    async def encode_or_park(
+        self, event: faust.EventT, codec: AvroCodec, messages: list[Message], what: str
+    ) -> list[bytes] | None:
+        """``messages`` encoded, or None after parking ``event`` because one of them
+        cannot be (a value its schema cannot hold: the error names the field).
+
+        Agents encode a message's whole outcome before they store or send any of it, so
+        an outcome that cannot be written is parked whole instead of half sent, or
+        raised inside the agent and lost.
+        """
+        try:
+            return [codec.encode(message) for message in messages]
+        except EncodeError as exc:
+            await self.park(event, f"cannot encode {what}: {exc}")
             return None
 
     async def park(self, event: faust.EventT, reason: str, fingerprint: bytes | None = None):

@@ -79,32 +79,34 @@ class SagaWiring:
 
     # Sending ------------------------------------------------------------------------
 
-    def _encoded(self, message: Message) -> tuple[bytes, bytes]:
-        return message["order_id"].encode(), self.codec.encode(message)
+    def _encoded(self, message: Message, value: bytes | None = None) -> tuple[bytes, bytes]:
+        return message["order_id"].encode(), value or self.codec.encode(message)
 
-    async def send_plain(self, name: str, message: Message) -> None:
-        key, value = self._encoded(message)
+    async def send_plain(self, name: str, message: Message, value: bytes | None = None) -> None:
+        key, value = self._encoded(message, value)
         topic = self.settings.topic(name)
         # Delivered before the caller's offset may commit: at the end of its batch, or now.
         delivery = await self.app.producer.send(topic, key, value, None, None, None)
         if not await_before_ack(delivery):
             await delivery
 
-    async def send(self, message: Message) -> None:
-        """Send a saga record, a notification or a command to where it belongs."""
+    async def send(self, message: Message, value: bytes | None = None) -> None:
+        """Send a saga record, a notification or a command to where it belongs;
+        ``value`` is ``message`` already encoded (agents encode an outcome before they
+        store any of it, see ``DeadLetters.encode_or_park``)."""
         name = RECORD_TOPIC.get(message.name) or DESTINATION[message.name]
         if name in PLAIN:
-            await self.send_plain(name, message)
+            await self.send_plain(name, message, value)
             return
-        key, value = self._encoded(message)
+        key, value = self._encoded(message, value)
         await self.topics[name].send(key=key, value=value)
 
     def reply_sender(self, events: specs.TopicSpec, plain: bool = False):
-        async def send_reply(message: Message) -> None:
+        async def send_reply(message: Message, value: bytes | None = None) -> None:
             if plain:
-                await self.send_plain(events.name, message)
+                await self.send_plain(events.name, message, value)
             else:
-                key, value = self._encoded(message)
+                key, value = self._encoded(message, value)
                 await self.topics[events.name].send(key=key, value=value)
 
         return send_reply

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import faust
 
 from processors.orders.domain import Order
-from processors.orders.handling import COMMANDS, handle
-from streams.codec import AvroCodec
+from processors.orders.handling import COMMANDS, Decision, handle, unwritable
+from streams.codec import AvroCodec, EncodeError
 from streams.deadletter import DeadLetters
 from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_in_batches, make_current
 from streams.messages import Message
@@ -39,6 +39,15 @@ def build_order_agent(
 
     Changed = dict[str, tuple[Order, faust.EventT]]  # order id -> new state, its last command
 
+    def encoded(decision: Decision) -> list[tuple[faust.TopicT, bytes, bytes]]:
+        """Every output of ``decision`` as (topic, key, value), encoded before any is
+        sent: an outcome that cannot be encoded is never half sent."""
+        outputs = [(events, e) for e in decision.events]
+        if decision.snapshot is not None:
+            outputs.append((snapshots, decision.snapshot))
+        outputs.append((results, decision.result))
+        return [(t, m["order_id"].encode(), codec.encode(m)) for t, m in outputs]
+
     async def apply_one(event: faust.EventT, changed: Changed) -> None:
         command = await dead_letters.decode(event, codec)
         if command is None:
@@ -52,26 +61,35 @@ def build_order_agent(
             await send(results, Message("CommandResult", first))
             return
         order_id = command["order_id"]
+        now_ms = int(time.time() * 1000)
         try:
             if order_id in changed:
                 state = changed[order_id][0]
             else:
                 stored = order_by_id.get(order_id)
                 state = Order.from_dict(stored) if stored else None
-            decision = handle(state, command, int(time.time() * 1000), snapshot_every)
+            decision = handle(state, command, now_ms, snapshot_every)
         except (KeyError, TypeError, ValueError) as exc:
             # A command the schema accepted but the domain cannot read: park it, keep going.
             await dead_letters.park(event, f"cannot apply {command.name}: {exc!r}")
             return
-        for new_event in decision.events:
-            await send(events, new_event)
+        try:
+            outputs = encoded(decision)
+        except EncodeError as exc:
+            log.warning("rejecting %s for %s: %s", command.name, order_id, exc)
+            decision = unwritable(state, command, now_ms, str(exc))
+            try:
+                outputs = encoded(decision)
+            except EncodeError as again:  # not even the rejection: the command is parked
+                reason = f"cannot encode the outcome of {command.name}: {exc}; nor its rejection"
+                await dead_letters.park(event, f"{reason}: {again}")
+                return
+        for topic, key, value in outputs:
+            await topic.send(key=key, value=value)
         if decision.events:
             changed[order_id] = (decision.state, event)
-        if decision.snapshot is not None:
-            await send(snapshots, decision.snapshot)
         if decision.remember:
             outcome_by_command[command["command_id"]] = decision.result.body
-        await send(results, decision.result)
 
     async def apply_batch(batch: Sequence[faust.EventT]) -> None:
         # An order's state is written once per batch, however many of its commands the

@@ -10,6 +10,9 @@ from streams.messages import Message
 
 COMMANDS = frozenset({"CreateOrder", "ConfirmOrder", "CancelOrder", "ShipOrder", "DeliverOrder"})
 
+# The reason code of a command whose outcome the schemas cannot hold (see ``unwritable``).
+UNWRITABLE = "unwritable_outcome"
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -70,6 +73,16 @@ def order_from_snapshot(snapshot: Message) -> Order:
 def ids_within_bounds(command: Message) -> bool:
     """Whether every identifier of ``command`` is short enough to be a table key."""
     return all(len(command[name]) <= limits.MAX_ID_CHARS for name in limits.ID_FIELDS)
+
+
+def unwritable(state: Order | None, command: Message, now_ms: int, error: str) -> Decision:
+    """``command`` rejected because its outcome cannot be encoded (say, a total beyond
+    the schema's ``long``): the client gets a rejection naming the field instead of no
+    answer at all, and the order stays as it was. The limits ``decide`` checks keep such
+    commands out; this is the line behind them, for a limit missed or a bug."""
+    rejected = CommandRejected(UNWRITABLE, f"the outcome cannot be written: {error}")
+    version = state.version if state else None
+    return Decision([], state, command_result(command, now_ms, version=version, rejected=rejected))
 
 
 def handle(state: Order | None, command: Message, now_ms: int, snapshot_every: int) -> Decision:

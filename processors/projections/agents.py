@@ -5,6 +5,12 @@ table through ``project`` and flushes; the batch's events are acknowledged (so t
 offsets can be committed) only once every sink has flushed them. A crash re-delivers at
 most the unacknowledged batches, and the sinks' idempotent writes absorb them. The write
 of one batch overlaps the fetch and decode of the next (``pipeline.WritePipeline``).
+
+An event a store refuses (a *data* error: a value its column cannot hold, a key of the
+wrong kind) is found by splitting the batch (``poison.write_isolating``) and parked on
+the dead-letter topic with the store's reason, in the same transaction as the batch's
+offsets, so it is parked once and never written again; the rest of the batch and every
+partition go on. A store that is down is retried with back-off and nothing is parked.
 """
 
 from __future__ import annotations
@@ -16,16 +22,17 @@ from collections.abc import Callable, Sequence
 
 import faust
 import redis
-from clickhouse_connect.driver.exceptions import DatabaseError
 
 from processors.projections.pipeline import WritePipeline
+from processors.projections.poison import Refused, merge_refusals, store_name, write_isolating
 from processors.projections.position import SourceEvent
 from processors.projections.project import project
-from sinks.clickhouse_client import ClickHouseError, connect_clickhouse
+from sinks.clickhouse_client import connect_clickhouse
 from sinks.clickhouse_sink import ClickHouseSink
 from sinks.redis_sink import RedisSink
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
+from streams.faust_fixes import COMMIT_FENCE, make_current
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,7 +92,8 @@ def build_projection_agent(
             # noack_take: the events are acknowledged by hand, after the write.
             async for batch in stream.noack_take(settings.batch_size, settings.batch_seconds):
                 events = await decode_batch(batch, codec, dead_letters)
-                await pipeline.submit(events, functools.partial(ack_all, stream, batch))
+                settle = functools.partial(park_then_ack, stream, batch, dead_letters)
+                await pipeline.submit(events, settle)
         finally:
             # Flush on shutdown: the batch in flight is written and acknowledged first.
             if await pipeline.finish(timeout=_SHUTDOWN_WRITE_SECONDS):
@@ -101,37 +109,69 @@ def build_projection_agent(
     return project_read_models
 
 
-async def ack_all(stream, batch: Sequence[faust.EventT]) -> None:
-    for event in batch:
-        await stream.ack(event)
+async def park_then_ack(
+    stream, batch: Sequence[faust.EventT], dead_letters: DeadLetters, refused: list[Refused] | None
+) -> None:
+    """Park the events the stores refused, then acknowledge the whole batch.
+
+    Inside the commit fence, each dead letter sent in its source partition's transaction
+    (``make_current``): the dead letters and the batch's offsets commit together, so a
+    crash neither loses a refused event nor parks it twice.
+    """
+    async with COMMIT_FENCE:
+        if refused:
+            by_position = {
+                (e.message.topic, e.message.partition, e.message.offset): e for e in batch
+            }
+            for event, reason in refused:
+                source = by_position[(event.topic, event.partition, event.offset)]
+                make_current(source)
+                await dead_letters.park(source, reason)
+        for event in batch:
+            await stream.ack(event)
 
 
-async def feed_all(sinks: Sequence[object], events: Sequence[SourceEvent]) -> None:
+async def feed_all(sinks: Sequence[object], events: Sequence[SourceEvent]) -> list[Refused]:
     """Write ``events`` to every sink; the sinks are independent stores, written
-    concurrently."""
-    await asyncio.gather(*(feed_until_written(sink, events) for sink in sinks))
+    concurrently. Returns the events some store refused (one entry per event)."""
+    refused = await asyncio.gather(*(feed_until_written(sink, events) for sink in sinks))
+    return merge_refusals(refused)
 
 
-async def feed_until_written(sink, events: Sequence[SourceEvent]) -> int:
-    """Feed ``sink``, retrying with backoff while its store is unreachable.
+async def feed_until_written(sink, events: Sequence[SourceEvent]) -> list[Refused]:
+    """Feed ``sink``, retrying with backoff while its store is unreachable; returns
+    the events the store refused (see ``poison``).
 
     Retrying holds the partition (and its uncommitted offsets) instead of crashing the
     agent: Faust acknowledges the in-flight events of a crashed agent, so a crash would
     lose them, while a wait only delays them. The writes are idempotent, so a retry of a
-    half-written batch is harmless.
+    half-written batch is harmless. Whatever is not a data error counts as an outage
+    here, a bug included: it stops this read model (with the error in the log) rather
+    than dropping its events.
     """
     delay = 0.2
     while True:
         try:
-            return await asyncio.to_thread(feed, sink, events)
-        except (OSError, redis.RedisError, ClickHouseError, DatabaseError) as exc:
+            _, refused = await asyncio.to_thread(write_isolating, sink, events, feed)
+            for event, reason in refused:
+                log.warning(
+                    "%s[%s]@%s (%s) is parked: %s",
+                    event.topic,
+                    event.partition,
+                    event.offset,
+                    event.name,
+                    reason,
+                )
+            return refused
+        except Exception as exc:
             log.error(
                 "writing %d events to %s failed, retrying in %.1fs: %s",
                 len(events),
-                type(sink).__name__,
+                store_name(sink),
                 delay,
                 exc,
             )
+            sink.discard()  # fed anew: the retry sends exactly this batch's writes
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
 

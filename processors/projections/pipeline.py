@@ -12,8 +12,9 @@ Two rules keep it correct:
   a sink never sees batch N+1 before batch N (the Redis script drops a whole update
   older than the stored version, so order matters for the fields an update carries);
 - a batch's ``done`` callback (the agent acknowledges its events there, which lets Faust
-  commit their offsets) runs only after every sink has written the batch. A crash before
-  that re-delivers the batch, and the idempotent sinks absorb the repeat.
+  commit their offsets) runs only after every sink has written the batch, and receives
+  what the write returned (the events the stores refused, which it parks first). A
+  crash before that re-delivers the batch, and the idempotent sinks absorb the repeat.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from processors.projections.position import SourceEvent
 
 Write = Callable[[Sequence[SourceEvent]], Awaitable[object]]
-Done = Callable[[], Awaitable[object]]
+Done = Callable[[object], Awaitable[object]]  # called with what ``write`` returned
 
 
 class WritePipeline:
@@ -34,7 +35,7 @@ class WritePipeline:
 
     async def submit(self, events: Sequence[SourceEvent], done: Done | None = None) -> None:
         """Wait for the batch in flight, then start writing ``events``; ``done`` runs
-        once they are written."""
+        once they are written, with what the write returned (None for no events)."""
         await self.drain()
         self._in_flight = asyncio.ensure_future(self._write_then(events, done))
 
@@ -57,7 +58,6 @@ class WritePipeline:
         return True
 
     async def _write_then(self, events: Sequence[SourceEvent], done: Done | None) -> None:
-        if events:
-            await self._write(events)
+        written = await self._write(events) if events else None
         if done is not None:
-            await done()
+            await done(written)

@@ -39,7 +39,7 @@ from streams.messages import Message
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[Message], Awaitable[None]]
+Send = Callable[..., Awaitable[None]]  # (message, its encoded value or None)
 
 # Bounds on one timer run: ticks sent, and table entries read per event-loop turn while
 # the index is rebuilt.
@@ -84,13 +84,17 @@ def build_saga_agent(
             saga = evolve(saga, record)
             command = command_for(saga, record)
             outgoing += [record] if command is None else [record, command]
+        what = f"the outcome of {trigger.name} for order {order_id}"
+        encoded = await dead_letters.encode_or_park(event, codec, outgoing, what)
+        if encoded is None:
+            return  # parked: the saga stays as it was, nothing is sent
         # The partition lets the timer scan only the partitions this worker owns.
         stored = replace(saga, partition=event.message.partition).to_dict()
         saga_by_order[order_id] = stored
         if deadlines is not None:
             deadlines.track(order_id, stored)
-        for message in outgoing:
-            await send(message)
+        for message, value in zip(outgoing, encoded, strict=True):
+            await send(message, value)
 
     @app.agent(triggers, name="orchestrate_fulfilment")
     async def orchestrate_fulfilment(stream):

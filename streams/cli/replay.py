@@ -191,3 +191,9 @@ def _print_summary(summary: Summary, as_json: bool) -> None:
         f"repaired orders: {summary.repaired_orders}; {state}",
         err=summary.interrupted,
     )
+    if summary.refused:
+        click.echo(
+            f"skipped {summary.refused} event(s) a store refused (logged above with the "
+            "store's reason; the live projection parked them: `orderflow dead-letters list`)",
+            err=True,
+        )

@@ -48,6 +48,7 @@ class Summary:
     written: dict[str, int] = field(default_factory=dict)
     repaired_orders: int = 0
     undecodable: int = 0
+    refused: int = 0  # events a store refused: skipped and logged (``writers``)
     swapped: bool = False
     interrupted: bool = False
     partitions: list[dict] = field(default_factory=list)
@@ -91,6 +92,7 @@ class Replay:
             summary.undecodable += reader.undecodable
             for w in writers:
                 summary.written[w.name] = summary.written.get(w.name, 0) + w.written
+                summary.refused += w.refused
         return ranges
 
     def rebuild(self, ranges: list[PartitionRange], summary: Summary) -> None:
@@ -126,6 +128,7 @@ class Replay:
         history = self.history(window, order_ids, summary)
         for target in targets:
             written = target.repair(order_ids, history)
+            summary.refused += target.refused
             summary.written[target.name] = summary.written.get(target.name, 0) + len(history)
             summary.repaired_orders = max(summary.repaired_orders, written)
         if any(t.name == "clickhouse" for t in targets):

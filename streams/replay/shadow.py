@@ -17,7 +17,6 @@ from collections.abc import Sequence
 
 import redis
 
-from processors.projections.agents import feed
 from processors.projections.position import SourceEvent
 from sinks import redis_queries
 from sinks.redis_generations import (
@@ -29,6 +28,7 @@ from sinks.redis_generations import (
 from sinks.redis_keys import order_key, read_generation, status_counts_key
 from sinks.redis_sink import RedisSink
 from streams.replay.shadow_clickhouse import ClickHouseTarget
+from streams.replay.writers import feed_skipping
 
 GRACE_SECONDS = 2 * redis_queries.GENERATION_CACHE_SECONDS
 REPAIR_BATCH = 20_000  # events per feed when writing repaired histories
@@ -44,6 +44,7 @@ class RedisTarget:
         self.live = read_generation(client, prefix)
         self.shadow: int | None = None
         self.swapped_at: float | None = None
+        self.refused = 0  # events of the last repair's history the store refused
         self._lock = f"{prefix}replay-lock"
 
     def lock(self) -> str | None:
@@ -93,11 +94,12 @@ class RedisTarget:
         one atomically with its counter move; at the end the counters are recounted
         from the order hashes, which also fixes counters an earlier fault skewed.
         """
+        self.refused = 0
         scratch = f"{self.prefix}repair:{uuid.uuid4().hex[:12]}:"
         try:
             sink = RedisSink(self.client, scratch, generation=0)
             for start in range(0, len(history), REPAIR_BATCH):
-                feed(sink, history[start : start + REPAIR_BATCH])
+                self.refused += feed_skipping(sink, history[start : start + REPAIR_BATCH])[1]
             ids = sorted(order_ids)
             pipe = self.client.pipeline(transaction=False)
             for order_id in ids:

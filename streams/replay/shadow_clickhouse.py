@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from processors.projections.agents import feed
 from processors.projections.position import SourceEvent
 from sinks.clickhouse_schema import (
     FACT_TABLES,
@@ -16,6 +15,7 @@ from sinks.clickhouse_schema import (
     shadow_database,
 )
 from sinks.clickhouse_sink import ClickHouseSink
+from streams.replay.writers import feed_skipping
 
 REPAIR_BATCH = 20_000
 
@@ -29,6 +29,7 @@ class ClickHouseTarget:
         self.client, self.database = client, database
         self.shadow = shadow_database(database)
         self.swapped = False
+        self.refused = 0  # events of the last repair's history the store refused
 
     def has_model(self) -> bool:
         return database_exists(self.client, self.database)
@@ -55,6 +56,7 @@ class ClickHouseTarget:
         ``history`` from the log, then swap: the derived tables are recomputed by the
         materialized views on the way in, so wrong or missing rows of those orders (in
         any table) are replaced, and readers never see a half-repaired model."""
+        self.refused = 0
         sink = self.shadow_sink()
         self.client.command(
             f"CREATE TABLE `{self.shadow}`.replay_orders (order_id String) ENGINE = Memory"
@@ -70,6 +72,6 @@ class ClickHouseTarget:
                 settings={"async_insert": 0},
             )
         for start in range(0, len(history), REPAIR_BATCH):
-            feed(sink, history[start : start + REPAIR_BATCH])
+            self.refused += feed_skipping(sink, history[start : start + REPAIR_BATCH])[1]
         self.swap()
         return len(order_ids)

@@ -1,14 +1,25 @@
 """Feeding sinks on threads, so reading and decoding the next batch overlaps the
-store's work on this one (a chdb insert or a Redis pipeline releases the GIL)."""
+store's work on this one (a chdb insert or a Redis pipeline releases the GIL).
+
+An event a store refuses (a data error, see ``sinks.errors``) is skipped, counted and
+logged with its position and the store's reason; the replay goes on. It is not parked
+again: the live projection parked it on the dead-letter topic when it first met it, and
+a replay runs over the same log as often as an operator likes, so parking here would
+add a duplicate dead letter per run. An outage still stops the replay with its error.
+"""
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Sequence
 
 from processors.projections.agents import feed
+from processors.projections.poison import write_isolating
 from processors.projections.position import SourceEvent
+
+log = logging.getLogger(__name__)
 
 _DONE = object()
 
@@ -16,13 +27,15 @@ _DONE = object()
 class SinkWriter:
     """One thread that ``feed``s batches into one sink, in the order they were put.
 
-    ``written`` counts the writes flushed. A failure in the thread is re-raised by the
+    ``written`` counts the writes flushed, ``refused`` the events the store refused
+    (skipped, see the module). A failure in the thread is re-raised by the
     next ``put`` or by ``close``; nothing after it is written.
     """
 
     def __init__(self, name: str, sink, depth: int = 2) -> None:
         self.name, self.sink = name, sink
         self.written = 0
+        self.refused = 0
         self.error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._thread = threading.Thread(target=self._run, name=f"replay-{name}", daemon=True)
@@ -67,9 +80,27 @@ class SinkWriter:
             if self.error is not None:
                 continue  # drain: nothing is written after a failure
             try:
-                self.written += feed(self.sink, batch)
+                written, refused = feed_skipping(self.sink, batch)
+                self.written += written
+                self.refused += refused
             except BaseException as exc:  # reported to the reading thread
                 self.error = exc
+
+
+def feed_skipping(sink, events: Sequence[SourceEvent]) -> tuple[int, int]:
+    """``feed`` the events the store takes into ``sink``; (writes sent, events refused)."""
+    written, refused = write_isolating(sink, events, feed)
+    for event, reason in refused:
+        log.warning(
+            "replay skipped %s[%s]@%s (%s): %s (the live projection parked it on the "
+            "dead-letter topic)",
+            event.topic,
+            event.partition,
+            event.offset,
+            event.name,
+            reason,
+        )
+    return written, len(refused)
 
 
 def feed_all(writers: list[SinkWriter], batches, discard_on_error: bool = True) -> None:

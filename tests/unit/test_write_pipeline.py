@@ -28,7 +28,7 @@ class Recorder:
         self.in_flight -= 1
 
     def done(self, batch):
-        async def mark() -> None:
+        async def mark(_written: object) -> None:
             self.log.append(("done", batch))
 
         return mark
