@@ -53,6 +53,35 @@ once, even if the transaction that consumed its source aborts. That made command
 then decided again: two outcomes for one command, seen in the batch crash test. The fix
 sends to such a topic in the transaction of the message being handled (its source
 partition's), so every output of a message commits with its offset.
+
+5. A survivor crashes when it takes over a dead worker's partitions under ``exactly_once``
+(faust-streaming/faust#323). On a rebalance Faust stops the transactional producers of the
+revoked partitions, but leaves out every revoked partition that became a *standby* of
+this worker (a table's replica), so the producer for that transactional id stays in the
+process, open. The worker that now owns the partition starts its own producer with the
+same id, which fences the old one. When that worker dies and the partition comes back,
+Faust "begins" a transaction on the stale, fenced producer (logged as ``Invalid state
+transition IN_TRANSACTION -> IN_TRANSACTION``), the first send fails with
+``ProducerFenced`` and the app crashes: seen as 331 of 540 commands without an outcome
+until a manual restart. The fix stops every producer whose partition this worker does
+not own actively after the rebalance, so a partition that comes back gets a fresh
+producer, whose ``init_transactions`` aborts what the dead worker left open.
+``tests/faults/test_takeover.py`` kills one of two workers under load.
+
+6. A rebalance that never ends. Before it gives partitions up, Faust waits until every
+message handed to a stream is acknowledged *or garbage* (``Consumer.wait_empty`` watches a
+weak set). A message of a topic that two agents of the process read (``orders.events``:
+the saga and the projections in ``--role all``) is counted twice; the rebalance clears
+the agents' queues, so the copy still queued is dropped unacknowledged, while the other
+agent's last batch and Faust's suspended fetch loop still hold the message: it is neither
+acknowledged nor garbage, and the worker waits for ever, for a stop too (seen in about one
+of three takeovers with two ``--role all`` workers; upstream: robinhood/faust#402,
+faust-streaming/faust#133). The wait now ends after ``REVOKE_WAIT_SECONDS``; then the
+fence is *held* closed: the revoking commit waits for the batches in hand and ends the
+transactions, and no batch starts until the new assignment has begun new ones. A batch
+taken before the rebalance is not handled after it (``handle_in_batches`` drops the
+events of an older consumer generation, unacknowledged): their offsets were not
+committed, so the partition's owner, this process or another, reads them again.
 """
 
 from __future__ import annotations
@@ -115,6 +144,16 @@ class CommitFence:
         self._open = asyncio.Event()  # no commit waiting or running
         self._open.set()
         self._commit_lock = asyncio.Lock()
+        self._held = False  # closed across a rebalance, whatever the commits do
+
+    def hold(self) -> None:
+        """Keep new batches out until ``release`` (a rebalance is under way)."""
+        self._held = True
+        self._open.clear()
+
+    def release(self) -> None:
+        self._held = False
+        self._open.set()
 
     async def __aenter__(self) -> None:
         await self._open.wait()
@@ -134,7 +173,8 @@ class CommitFence:
                 await self._idle.wait()
                 yield
             finally:
-                self._open.set()
+                if not self._held:
+                    self._open.set()
 
 
 COMMIT_FENCE = CommitFence()
@@ -186,8 +226,16 @@ async def handle_in_batches(
     """``handle_batch`` every batch of ``stream`` inside ``COMMIT_FENCE``, then acknowledge
     it there: a batch's sends, table writes and offsets share one transaction, and its
     sends outside the transaction are delivered before its offsets can commit."""
-    async for batch in stream.noack_take(batching.size, batching.seconds):
+    app = stream.app
+    async for taken in stream.noack_take(batching.size, batching.seconds):
         async with COMMIT_FENCE:
+            generation = app.consumer_generation_id
+            batch = [e for e in taken if e.message.generation_id == generation]
+            if len(batch) < len(taken):
+                log.info(
+                    "%d messages taken before the rebalance are left to be read again",
+                    len(taken) - len(batch),
+                )
             deliveries: list[Awaitable[Any]] = []
             token = _batch_deliveries.set(deliveries)
             try:
@@ -289,6 +337,71 @@ def _unconsumed_topics_join_the_source_transaction(
     return send
 
 
+def _stop_producers_of_partitions_not_owned(
+    _original: Callable[..., Awaitable[Any]],
+) -> Callable[..., Awaitable[Any]]:
+    async def on_rebalance(
+        self: TransactionManager, assigned: set, revoked: set, newly_assigned: set
+    ) -> None:
+        owned = self._tps_to_transactional_ids(assigned)  # active partitions only
+        running = self.producer._transaction_producers  # transactional id -> producer
+        stale = sorted(set(running) - owned)
+        if stale:
+            log.info("stopping %d transactional producers of partitions now owned elsewhere: %s",
+                     len(stale), ", ".join(stale))  # fmt: skip
+            await self._stop_transactions(stale)
+        # A kept producer may have no transaction: revoking ends them (Faust commits with
+        # ``start_new_transaction=False``). Begin one where there is none.
+        idle = sorted(tid for tid in owned if not _in_transaction(running.get(tid)))
+        if idle:
+            await self._start_transactions(idle)
+
+    return on_rebalance
+
+
+# How long a revocation waits for the messages in the agents' hands to be acknowledged.
+REVOKE_WAIT_SECONDS = 5.0
+
+
+def _bounded_wait_then_hold_the_fence(
+    _original: Callable[..., Awaitable[Any]],
+) -> Callable[..., Awaitable[Any]]:
+    async def wait_empty(self: Consumer) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REVOKE_WAIT_SECONDS
+        while not self.should_stop and self._unacked_messages and loop.time() < deadline:
+            await self.commit()
+            if not self._unacked_messages:
+                break
+            await self._wait_for_ack(timeout=1)
+            self._clean_unacked_messages()
+        if self._unacked_messages:
+            log.info(
+                "%d messages in hand not acknowledged after %.0f s: they are read again",
+                len(self._unacked_messages), REVOKE_WAIT_SECONDS,
+            )  # fmt: skip
+        COMMIT_FENCE.hold()  # released once the partitions are assigned again
+        await self.commit_and_end_transactions()
+
+    return wait_empty
+
+
+def _release_the_fence_when_assigned(
+    method: Callable[..., Awaitable[Any]],
+) -> Callable[..., Awaitable[Any]]:
+    async def wrapper(self: faust.App, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(self, *args, **kwargs)
+        finally:
+            COMMIT_FENCE.release()
+
+    return wrapper
+
+
+def _in_transaction(producer: Any) -> bool:
+    return producer is not None and producer._txn_manager.is_in_transaction()
+
+
 def install() -> None:
     """Patch ``Recovery`` and the consumer once per process (idempotent)."""
     _patch(Recovery, "on_recovery_completed", _stop_flow_first)
@@ -298,3 +411,6 @@ def install() -> None:
     # while the commit waited at the fence commits with its outputs, not one later.
     _patch(Consumer, "force_commit", _fenced_commit)
     _patch(TransactionManager, "send", _unconsumed_topics_join_the_source_transaction)
+    _patch(TransactionManager, "on_rebalance", _stop_producers_of_partitions_not_owned)
+    _patch(Consumer, "wait_empty", _bounded_wait_then_hold_the_fence)
+    _patch(faust.App, "_on_partitions_assigned", _release_the_fence_when_assigned)

@@ -40,6 +40,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_port_block(size: int) -> int:
+    """A port ``p`` with ``p .. p + size - 1`` all free: the supervisor's and its roles'."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + size > 65535:
+            continue
+        held = []
+        try:
+            for port in range(base, base + size):
+                s = socket.socket()
+                held.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    raise RuntimeError(f"no block of {size} free ports found")
+
+
 def worker_env(tmp: Path, namespace: str | None = None, **extra: str) -> dict[str, str]:
     """Environment for a worker process of its own: namespace, web port, chdb directory."""
     env = dict(os.environ)

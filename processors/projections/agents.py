@@ -87,7 +87,9 @@ def build_projection_agent(
     async def project_read_models(stream):
         sinks = [await asyncio.to_thread(make) for make in sink_factories]
         log.info("projecting %s into %d read models", ", ".join(source.topics), len(sinks))
-        pipeline = WritePipeline(functools.partial(feed_all, sinks))
+        # A write that fails with neither an outage nor a refusal is a bug: the worker
+        # stops (a supervisor restarts it) and the unacknowledged batch is delivered again.
+        pipeline = WritePipeline(functools.partial(feed_all, sinks), on_error=app.crash)
         try:
             # noack_take: the events are acknowledged by hand, after the write.
             async for batch in stream.noack_take(settings.batch_size, settings.batch_seconds):

@@ -20,17 +20,23 @@ Two rules keep it correct:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from processors.projections.position import SourceEvent
+
+log = logging.getLogger(__name__)
 
 Write = Callable[[Sequence[SourceEvent]], Awaitable[object]]
 Done = Callable[[object], Awaitable[object]]  # called with what ``write`` returned
 
 
 class WritePipeline:
-    def __init__(self, write: Write) -> None:
+    def __init__(
+        self, write: Write, on_error: Callable[[BaseException], Awaitable[object]] | None = None
+    ) -> None:
         self._write = write
+        self._on_error = on_error
         self._in_flight: asyncio.Task | None = None
 
     async def submit(self, events: Sequence[SourceEvent], done: Done | None = None) -> None:
@@ -58,6 +64,14 @@ class WritePipeline:
         return True
 
     async def _write_then(self, events: Sequence[SourceEvent], done: Done | None) -> None:
-        written = await self._write(events) if events else None
-        if done is not None:
-            await done(written)
+        try:
+            written = await self._write(events) if events else None
+            if done is not None:
+                await done(written)
+        except Exception as exc:
+            # Said now, not at the next ``submit``: that may never come (a rebalance waits
+            # for this batch's acknowledgement before it lets the next batch in).
+            log.exception("writing a batch of %d events failed", len(events))
+            if self._on_error is not None:
+                await self._on_error(exc)
+            raise

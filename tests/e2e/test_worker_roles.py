@@ -13,7 +13,6 @@ import collections
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ from tests.integration.saga_support import (
     ledger_totals,
     new_order_id,
 )
-from tests.support import eventually, orderflow, read_topic, worker_env
+from tests.support import eventually, free_port_block, orderflow, read_topic, worker_env
 
 pytestmark = pytest.mark.e2e
 
@@ -46,29 +45,6 @@ pytestmark = pytest.mark.e2e
 # long enough to kill a role while some sagas are done and others are not.
 WORKER_RULES = {**RULES, "PARTICIPANT_DELAY_MS": "150", "SAGA_STEP_TIMEOUT_MS": "4000"}
 FINAL_ORDER_EVENT = {"completed": "OrderConfirmed", "compensated": "OrderCancelled"}
-
-
-def free_port_block(size: int) -> int:
-    """A port ``p`` with ``p .. p + size - 1`` all free: the supervisor's and its roles'."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + size > 65535:
-            continue
-        held = []
-        try:
-            for port in range(base, base + size):
-                s = socket.socket()
-                held.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in held:
-                s.close()
-    raise RuntimeError(f"no block of {size} free ports found")
 
 
 class SupervisedWorker(WorkerProcess):

@@ -122,11 +122,13 @@ def test_a_batch_starts_with_no_current_message():
 
 
 class Event(str):
-    """A fake event named for the log, at an offset of partition 0 of topic ``t``."""
+    """A fake event named for the log, at an offset of partition 0 of topic ``t``, fetched
+    in consumer generation 1 (a name ending in ``"0"``: before it, generation 0)."""
 
     @property
     def message(self) -> SimpleNamespace:
-        return SimpleNamespace(tp=TP("t", 0), offset=ord(self))
+        generation = 0 if self.endswith("0") else 1
+        return SimpleNamespace(tp=TP("t", 0), offset=ord(self[0]), generation_id=generation)
 
 
 class FakeStream:
@@ -136,6 +138,7 @@ class FakeStream:
         self.batches = [[Event(e) for e in batch] for batch in batches]
         self.log = log
         self.taken_with: tuple[int, float] | None = None
+        self.app = SimpleNamespace(consumer_generation_id=1)
 
     async def noack_take(self, size: int, seconds: float):
         self.taken_with = (size, seconds)
@@ -184,6 +187,46 @@ def test_a_batch_is_acked_after_it_is_handled_and_before_a_waiting_commit(monkey
         "commit",
         *("handle c", "handled", "ack c"),
     ]
+
+
+def test_messages_taken_before_a_rebalance_are_neither_handled_nor_acked(monkeypatch):
+    """A batch taken in an older consumer generation may hold partitions this process no
+    longer owns: only its current messages are handled and acked; the others' offsets stay
+    uncommitted, so their partition's owner reads them again."""
+    monkeypatch.setattr(faust_fixes, "COMMIT_FENCE", CommitFence())
+    log: list = []
+    stream = FakeStream([["a0", "b", "c0"]], log)
+
+    async def handle_batch(batch: Sequence[str]) -> None:
+        log.append(f"handle {' '.join(batch)}")
+
+    asyncio.run(handle_in_batches(stream, handle_batch, Batching(3, 0.1)))
+    assert log == ["handle b", "ack b"]
+
+
+def test_a_held_fence_stays_closed_across_commits_until_released():
+    """During a rebalance the fence is held: a commit in between does not let a batch in;
+    ``release`` (the partitions assigned again) does."""
+    fence = CommitFence()
+    log: list = []
+
+    async def run() -> None:
+        fence.hold()
+
+        async def batch() -> None:
+            async with fence:
+                log.append("batch")
+
+        waiting = asyncio.create_task(batch())
+        async with fence.committing():
+            log.append("commit")
+        await asyncio.sleep(0.05)
+        assert log == ["commit"]  # still held after the commit
+        fence.release()
+        await asyncio.wait_for(waiting, 5)
+
+    asyncio.run(run())
+    assert log == ["commit", "batch"]
 
 
 def test_a_batch_whose_handling_fails_is_not_acked_and_frees_the_fence(monkeypatch):
