@@ -423,9 +423,13 @@ def test_the_supervisor_serves_every_role_s_metrics_and_readiness(pipeline):
         assert after[("orderflow_role_up", (("role", role),))] == 1
         assert after[("process_resident_memory_bytes", (("role", role),))] > 0
     assert after[("process_resident_memory_bytes", (("role", "supervisor"),))] > 0
-    lag_groups = {dict(labels)["group"] for name, labels in after
+
+    def lag_groups() -> set[str]:  # each role's group, once it has committed offsets
+        groups = {dict(labels)["group"] for name, labels in scrape()
                   if name == "orderflow_consumer_lag"}  # fmt: skip
-    assert lag_groups == set(pipeline.settings.role_groups)
+        return groups if groups == set(pipeline.settings.role_groups) else None
+
+    eventually(lag_groups, 60, "the lag of every role's group")
 
     status, body = eventually(
         lambda: (answer := http(f"{pipeline.url}/health/ready"))[0] == 200 and answer,
