@@ -20,7 +20,7 @@ import faust
 
 from processors.idempotency import handle
 from streams.codec import AvroCodec
-from streams.deadletter import DeadLetters
+from streams.deadletter import NOT_APPLICABLE, DeadLetters
 from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_each
 from streams.messages import Message
 
@@ -66,7 +66,9 @@ def build_participant_agent(
         if command is None:
             return
         if command.name not in accepts:
-            await dead_letters.park(event, f"{command.name} is not a {name} command")
+            await dead_letters.park(
+                event, f"{command.name} is not a {name} command", kind=NOT_APPLICABLE
+            )
             return
         if command.name in silent:
             # Failure injection: behave like a participant that is down.
@@ -77,7 +79,9 @@ def build_participant_agent(
         try:
             reply = apply(command, int(time.time() * 1000))
         except (KeyError, TypeError, ValueError) as exc:
-            await dead_letters.park(event, f"cannot apply {command.name}: {exc!r}")
+            await dead_letters.park(
+                event, f"cannot apply {command.name}: {exc!r}", kind=NOT_APPLICABLE
+            )
             return
         what = f"the reply {reply.name} to {command.name}"
         encoded = await dead_letters.encode_or_park(event, codec, [reply], what)

@@ -23,6 +23,7 @@ from streams.deadletter import DeadLetters
 from streams.faust_fixes import Batching
 from streams.faust_fixes import install as install_faust_fixes
 from streams.local_state import discard_unclean_state, mark_clean_shutdown
+from streams.ops_web import register_ops_views
 from streams.saga_app import SagaWiring
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
@@ -152,3 +153,4 @@ if settings.runs("projections"):
 saga = SagaWiring(app, settings, codec, dead_letters, _topic, batching).build()
 
 register_views(app, settings)
+register_ops_views(app, settings)

@@ -12,6 +12,7 @@ import time
 
 import faust
 
+from processors.saga.agent import count_outcome
 from processors.saga.choreography import observe, react
 from processors.saga.state import Saga, evolve
 from streams import topics as specs
@@ -70,6 +71,7 @@ def build_observer(wiring, saga_by_order: faust.Table):
         order_id = message.get("order_id")
         stored = saga_by_order.get(order_id) if order_id else None
         saga = Saga.from_dict(stored) if stored else None
+        before = saga.status if saga else None
         records = observe(saga, message, _now())
         what = f"the timeline of order {order_id} after {message.name}"
         encoded = await dead_letters.encode_or_park(event, codec, records, what)
@@ -79,6 +81,7 @@ def build_observer(wiring, saga_by_order: faust.Table):
             saga = evolve(saga, record)
         if records:
             saga_by_order[order_id] = saga.to_dict()
+            count_outcome(before, saga.status)
         for record, value in zip(records, encoded, strict=True):
             await wiring.send(record, value)
 

@@ -7,6 +7,7 @@ import time
 
 import faust
 
+from streams import metrics
 from streams.codec import AvroCodec, DecodeError, EncodeError
 from streams.messages import Message
 
@@ -18,6 +19,13 @@ SOURCE_PARTITION = "orderflow.source.partition"
 SOURCE_OFFSET = "orderflow.source.offset"
 FINGERPRINT = "orderflow.fingerprint"
 FAILED_AT = "orderflow.failed_at"
+
+# Kinds of dead letter, the ``kind`` label of ``orderflow_dead_letters``: a small fixed
+# set (the reason itself is free text, one series each would have no bound).
+DECODE = "decode"  # bytes that are no message of a known schema
+NOT_APPLICABLE = "not_applicable"  # a message the agent does not handle or cannot apply
+ENCODE = "encode"  # an outcome that its schema cannot hold
+STORE_REFUSED = "store_refused"  # a value a read-model store refused
 
 
 def dead_letter_headers(
@@ -47,7 +55,7 @@ class DeadLetters:
         try:
             return codec.decode(event.value)
         except DecodeError as exc:
-            await self.park(event, exc.reason, exc.fingerprint)
+            await self.park(event, exc.reason, exc.fingerprint, kind=DECODE)
             return None
 
     async def encode_or_park(
@@ -63,11 +71,15 @@ class DeadLetters:
         try:
             return [codec.encode(message) for message in messages]
         except EncodeError as exc:
-            await self.park(event, f"cannot encode {what}: {exc}")
+            await self.park(event, f"cannot encode {what}: {exc}", kind=ENCODE)
             return None
 
-    async def park(self, event: faust.EventT, reason: str, fingerprint: bytes | None = None):
+    async def park(
+        self, event: faust.EventT, reason: str, fingerprint: bytes | None = None, *, kind: str
+    ):
+        """Send ``event`` to the dead-letter topic; ``kind`` is one of the kinds above."""
         message = event.message
+        metrics.DEAD_LETTERS.labels(kind).inc()  # rare: one increment per parked message
         log.warning(
             "dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason
         )

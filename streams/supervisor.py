@@ -7,7 +7,10 @@ supervisor itself dies (``PR_SET_PDEATHSIG``), so a ``kill -9`` of the superviso
 crash of the whole worker, never a set of orphans.
 
 It answers HTTP on ``ORDERFLOW_WEB_PORT`` and forwards each request to the role that
-serves the path; ``/health/`` is ready only when every role answers.
+serves the path; ``/health/`` is ready only when every role answers. ``/health/live`` is
+the supervisor's own; ``/health/ready`` is ready when every role is, and ``/metrics`` is
+the union of the roles' metrics and its own, each sample labelled with its ``role``
+(``streams.metrics.merge_expositions``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import json
 import logging
 import os
 import signal
@@ -24,6 +28,7 @@ import time
 import aiohttp
 from aiohttp import web
 
+from streams import metrics
 from streams.roles import ROLES, role_for_path, role_port
 from streams.settings import Settings
 
@@ -33,6 +38,9 @@ STOP_SECONDS = 25.0  # a role's clean stop; then it is killed
 RESTART_PAUSES = (1.0, 2.0, 5.0, 10.0, 30.0)
 STABLE_SECONDS = 60.0  # a role that ran this long restarts after the shortest pause
 HEALTH_SECONDS = 3.0  # a role that does not answer its /health/ this fast is not answering
+# A role's /metrics may ask the broker for its group's lag: within Prometheus's default
+# scrape timeout (10 s), with time left to merge.
+METRICS_SECONDS = 8.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -145,6 +153,48 @@ class HttpDoor:
         except (aiohttp.ClientError, OSError):
             return "not answering"
 
+    async def live(self, request: web.Request) -> web.Response:
+        return web.json_response({"live": True, "app": self.settings.app_id})
+
+    async def ready(self, request: web.Request) -> web.Response:
+        answers = await asyncio.gather(*(self.ask(role, "/health/ready") for role in ROLES))
+        roles = {}
+        for role, (status, body) in zip(ROLES, answers, strict=True):
+            roles[role] = (
+                _json(body) if status is not None else {"ready": False, "error": "not answering"}
+            )
+        ready = all(status == 200 for status, _ in answers)
+        return web.json_response(
+            {"ready": ready, "app": self.settings.app_id, "roles": roles},
+            status=200 if ready else 503,
+        )
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        scrapes = (self.ask(role, "/metrics", METRICS_SECONDS) for role in ROLES)
+        answers = await asyncio.gather(*scrapes)
+        texts = {
+            role: body.decode()
+            for role, (status, body) in zip(ROLES, answers, strict=True)
+            if status == 200
+        }
+        up = metrics.role_up({role: role in texts for role in ROLES})
+        own = metrics.generate_latest().decode() + up
+        body = await asyncio.to_thread(metrics.merge_expositions, {"supervisor": own, **texts})
+        return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
+
+    async def ask(
+        self, role: str, path: str, seconds: float = HEALTH_SECONDS
+    ) -> tuple[int | None, bytes]:
+        """(status, body) of ``path`` on ``role``'s process; (None, b"") when it does not
+        answer within ``seconds``. Every role is asked at once."""
+        try:
+            async with self.session.get(
+                self.url(role, path), timeout=aiohttp.ClientTimeout(total=seconds)
+            ) as answer:
+                return answer.status, await answer.read()
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            return None, b""
+
     async def forward(self, request: web.Request) -> web.Response:
         role = role_for_path(request.path)
         try:
@@ -165,6 +215,9 @@ class HttpDoor:
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
         app = web.Application()
         app.router.add_get("/health/", self.health)
+        app.router.add_get("/health/live", self.live)
+        app.router.add_get("/health/ready", self.ready)
+        app.router.add_get("/metrics", self.metrics)
         app.router.add_route("*", "/{tail:.*}", self.forward)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
@@ -174,6 +227,13 @@ class HttpDoor:
     async def stop(self) -> None:
         await self.runner.cleanup()
         await self.session.close()
+
+
+def _json(body: bytes) -> dict:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return {"ready": False, "error": "not a JSON answer"}
 
 
 def supervise(settings: Settings, loglevel: str) -> int:

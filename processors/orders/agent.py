@@ -4,18 +4,39 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 import faust
 
 from processors.orders.domain import Order
 from processors.orders.handling import COMMANDS, Decision, handle, unwritable
+from streams import metrics
 from streams.codec import AvroCodec, EncodeError
-from streams.deadletter import DeadLetters
+from streams.deadletter import ENCODE, NOT_APPLICABLE, DeadLetters
 from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_in_batches, make_current
 from streams.messages import Message
 
 log = logging.getLogger(__name__)
+
+
+class Tally:
+    """A batch's commands by (result, reason) and events by type, counted once per
+    batch into the metrics (``streams.metrics.count``)."""
+
+    def __init__(self) -> None:
+        self.commands: Counter[tuple[str, str]] = Counter()
+        self.events: Counter[tuple[str]] = Counter()
+
+    def decided(self, decision: Decision) -> None:
+        result = decision.result.body
+        self.commands[(result["status"], result["reason_code"] or "")] += 1
+        for event in decision.events:
+            self.events[(event.name,)] += 1
+
+    def publish(self) -> None:
+        metrics.count(metrics.COMMANDS, self.commands)
+        metrics.count(metrics.EVENTS_WRITTEN, self.events)
 
 
 def build_order_agent(
@@ -48,17 +69,20 @@ def build_order_agent(
         outputs.append((results, decision.result))
         return [(t, m["order_id"].encode(), codec.encode(m)) for t, m in outputs]
 
-    async def apply_one(event: faust.EventT, changed: Changed) -> None:
+    async def apply_one(event: faust.EventT, changed: Changed, tally: Tally) -> None:
         command = await dead_letters.decode(event, codec)
         if command is None:
             return
         if command.name not in COMMANDS:
-            await dead_letters.park(event, f"{command.name} is not an order command")
+            await dead_letters.park(
+                event, f"{command.name} is not an order command", kind=NOT_APPLICABLE
+            )
             return
         first = outcome_by_command.get(command["command_id"])
         if first is not None:
             # A repeated command id gets its first outcome again and changes nothing.
             await send(results, Message("CommandResult", first))
+            tally.commands[("duplicate", "")] += 1
             return
         order_id = command["order_id"]
         now_ms = int(time.time() * 1000)
@@ -71,7 +95,9 @@ def build_order_agent(
             decision = handle(state, command, now_ms, snapshot_every)
         except (KeyError, TypeError, ValueError) as exc:
             # A command the schema accepted but the domain cannot read: park it, keep going.
-            await dead_letters.park(event, f"cannot apply {command.name}: {exc!r}")
+            await dead_letters.park(
+                event, f"cannot apply {command.name}: {exc!r}", kind=NOT_APPLICABLE
+            )
             return
         try:
             outputs = encoded(decision)
@@ -82,10 +108,11 @@ def build_order_agent(
                 outputs = encoded(decision)
             except EncodeError as again:  # not even the rejection: the command is parked
                 reason = f"cannot encode the outcome of {command.name}: {exc}; nor its rejection"
-                await dead_letters.park(event, f"{reason}: {again}")
+                await dead_letters.park(event, f"{reason}: {again}", kind=ENCODE)
                 return
         for topic, key, value in outputs:
             await topic.send(key=key, value=value)
+        tally.decided(decision)
         if decision.events:
             changed[order_id] = (decision.state, event)
         if decision.remember:
@@ -95,9 +122,11 @@ def build_order_agent(
         # An order's state is written once per batch, however many of its commands the
         # batch holds; the fence keeps the batch's events and that write in one transaction.
         changed: Changed = {}
+        tally = Tally()
         for event in batch:
             make_current(event)
-            await apply_one(event, changed)
+            await apply_one(event, changed, tally)
+        tally.publish()
         for order_id, (state, last_event) in changed.items():
             make_current(last_event)
             order_by_id[order_id] = state.to_dict()

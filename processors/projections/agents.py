@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable, Sequence
 
 import faust
@@ -30,8 +31,9 @@ from processors.projections.project import project
 from sinks.clickhouse_client import connect_clickhouse
 from sinks.clickhouse_sink import ClickHouseSink
 from sinks.redis_sink import RedisSink
+from streams import metrics
 from streams.codec import AvroCodec
-from streams.deadletter import DeadLetters
+from streams.deadletter import STORE_REFUSED, DeadLetters
 from streams.faust_fixes import COMMIT_FENCE, make_current
 from streams.settings import Settings
 
@@ -128,7 +130,7 @@ async def park_then_ack(
             for event, reason in refused:
                 source = by_position[(event.topic, event.partition, event.offset)]
                 make_current(source)
-                await dead_letters.park(source, reason)
+                await dead_letters.park(source, reason, kind=STORE_REFUSED)
         for event in batch:
             await stream.ack(event)
 
@@ -154,7 +156,9 @@ async def feed_until_written(sink, events: Sequence[SourceEvent]) -> list[Refuse
     delay = 0.2
     while True:
         try:
+            started = time.perf_counter()
             _, refused = await asyncio.to_thread(write_isolating, sink, events, feed)
+            observe_write(store_name(sink).lower(), len(events) - len(refused), started)
             for event, reason in refused:
                 log.warning(
                     "%s[%s]@%s (%s) is parked: %s",
@@ -176,6 +180,12 @@ async def feed_until_written(sink, events: Sequence[SourceEvent]) -> list[Refuse
             sink.discard()  # fed anew: the retry sends exactly this batch's writes
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
+
+
+def observe_write(store: str, written: int, started: float) -> None:
+    """One batch written to ``store``: its events and how long the write took."""
+    metrics.PROJECTION_BATCH_SECONDS.labels(store).observe(time.perf_counter() - started)
+    metrics.EVENTS_PROJECTED.labels(store).inc(written)
 
 
 def feed(sink, events: Sequence[SourceEvent]) -> int:

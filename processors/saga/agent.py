@@ -31,13 +31,16 @@ import faust
 from processors.saga.commands import command_for
 from processors.saga.deadlines import Deadline, DeadlineIndex
 from processors.saga.decide import TRIGGERS, RetryPolicy, decide
-from processors.saga.state import Saga, evolve, replace
+from processors.saga.state import COMPENSATED, COMPLETED, NEEDS_ATTENTION, Saga, evolve, replace
+from streams import metrics
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
 from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_each
 from streams.messages import Message
 
 log = logging.getLogger(__name__)
+
+ENDS = frozenset({COMPLETED, COMPENSATED, NEEDS_ATTENTION})  # the outcomes counted
 
 Send = Callable[..., Awaitable[None]]  # (message, its encoded value or None)
 
@@ -76,6 +79,7 @@ def build_saga_agent(
         order_id = trigger["order_id"]
         stored = saga_by_order.get(order_id)
         saga = Saga.from_dict(stored) if stored else None
+        before = saga.status if saga else None
         records = decide(saga, trigger, now_ms(), policy)
         if not records:
             return
@@ -95,12 +99,24 @@ def build_saga_agent(
             deadlines.track(order_id, stored)
         for message, value in zip(outgoing, encoded, strict=True):
             await send(message, value)
+        count_outcome(before, saga.status)
+
+    if deadlines is not None:
+        # Read when scraped: the sagas of this process's partitions with a step in flight.
+        metrics.SAGA_STEPS_IN_FLIGHT.set_function(deadlines.__len__)
 
     @app.agent(triggers, name="orchestrate_fulfilment")
     async def orchestrate_fulfilment(stream):
         await handle_each(stream, handle, batching)
 
     return orchestrate_fulfilment
+
+
+def count_outcome(before: str | None, after: str) -> None:
+    """Count a saga that has just reached an end state (once per saga and end state: a
+    compensated saga parked for attention and resumed counts both)."""
+    if after != before and after in ENDS:
+        metrics.SAGA_OUTCOMES.labels(after).inc()
 
 
 def build_deadline_timer(

@@ -20,7 +20,11 @@ from streams.settings import Settings
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 def lag(settings: Settings, group: str | None, as_json: bool) -> None:
-    """Committed offset, end offset and lag of the worker's consumer groups."""
+    """Committed offset, end offset and lag of the worker's consumer groups.
+
+    The lag counts records, not transaction markers; a partition too far behind to
+    count shows the offset difference as an upper bound (``<=N``; ``exact`` false in
+    ``--json``)."""
     groups = [group] if group else [settings.app_id, *settings.role_groups]
     try:
         rows = [{"group": g, **p.to_dict()} for g in groups for p in consumer_lag(settings, g)]
@@ -32,5 +36,6 @@ def lag(settings: Settings, group: str | None, as_json: bool) -> None:
     elif not rows:
         click.echo(f"{', '.join(groups)}: no offsets committed (no worker has run yet?)")
     else:
-        click.echo(table(rows, ["group", "topic", "partition", "committed", "end", "lag"]))
+        shown = [{**r, "lag": r["lag"] if r["exact"] else f"<={r['lag']}"} for r in rows]
+        click.echo(table(shown, ["group", "topic", "partition", "committed", "end", "lag"]))
         click.echo(f"total lag: {total}")

@@ -368,3 +368,54 @@ def test_sigterm_stops_the_supervisor_and_every_role(tmp_path):
     assert "stopping every role" in log
     assert "did not stop within" not in log  # each role stopped on SIGTERM, none was killed
     assert "restarting in" not in log
+
+
+def test_the_supervisor_serves_every_role_s_metrics_and_readiness(pipeline):
+    """``/metrics`` of the supervisor is the union of its roles' (each sample labelled
+    with its ``role``) and its own; the aggregate's counters, from the orders role, move
+    with orders placed through it. ``/health/ready`` is ready when every role is, with
+    each role's checks; ``/health/live`` is the supervisor's own."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def scrape() -> dict:
+        with urllib.request.urlopen(f"{pipeline.url}/metrics", timeout=15) as response:
+            text = response.read().decode()
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    created = ("orderflow_events_written_total", (("event", "OrderCreated"), ("role", "orders")))
+    before = scrape().get(created, 0)
+    corr = f"metrics-{uuid.uuid4().hex[:8]}"
+    for n in range(3):
+        pipeline.place(new_order_id(f"m{n}"), "SKU-1", 1, 700 + n, corr)
+    pipeline.client.flush()
+
+    after = eventually(lambda: (s := scrape()).get(created, 0) >= before + 3 and s, 60,
+                       "the orders role's OrderCreated count to move")  # fmt: skip
+    for role in ROLES:
+        assert after[("orderflow_role_up", (("role", role),))] == 1
+        assert after[("process_resident_memory_bytes", (("role", role),))] > 0
+    assert after[("process_resident_memory_bytes", (("role", "supervisor"),))] > 0
+
+    def lag_groups() -> set[str]:  # each role's group, once it has committed offsets
+        groups = {dict(labels)["group"] for name, labels in scrape()
+                  if name == "orderflow_consumer_lag"}  # fmt: skip
+        return groups if groups == set(pipeline.settings.role_groups) else None
+
+    eventually(lag_groups, 60, "the lag of every role's group")
+
+    status, body = eventually(
+        lambda: (answer := http(f"{pipeline.url}/health/ready"))[0] == 200 and answer,
+        60,
+        "every role ready",
+    )
+    assert body["ready"] is True and set(body["roles"]) == set(ROLES)
+    assert body["roles"]["projections"]["checks"]["redis"] == "ok"
+    assert "redis" not in body["roles"]["orders"]["checks"]
+    assert http(f"{pipeline.url}/health/live") == (
+        200,
+        {"live": True, "app": pipeline.settings.app_id},
+    )
