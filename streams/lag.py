@@ -8,6 +8,7 @@ from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 
 from streams.admin import KafkaUnavailable, admin_client, unavailable_message
+from streams.kafka_clients import kafka_python_config
 from streams.settings import Settings
 
 
@@ -44,7 +45,7 @@ def consumer_lag(settings: Settings, group_id: str | None = None) -> list[Partit
         return []
     try:
         consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **kafka_python_config(settings),
             client_id=f"{settings.app_id}-lag",
             enable_auto_commit=False,
         )
