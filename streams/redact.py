@@ -40,6 +40,8 @@ def redact_url(url: str) -> str:
         if any(key.lower() in SECRET_PARAMS for key, _ in pairs):
             masked = [(k, MASK if k.lower() in SECRET_PARAMS else v) for k, v in pairs]
             query = urlencode(masked, safe="*/")
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url  # unsplit would rewrite some URLs (chdb:///dir becomes chdb:/dir)
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
