@@ -143,3 +143,20 @@ def test_a_wrong_password_is_refused_with_one_line(sasl_stack, tmp_path, command
     assert env["KAFKA_BOOTSTRAP_SERVERS"] in line and MECHANISM in line
     assert "KAFKA_SASL_PASSWORD" in line  # says what to check
     assert wrong["KAFKA_SASL_PASSWORD"] not in done.stdout + done.stderr
+
+
+def test_error_messages_about_unreachable_stores_show_no_password(tmp_path):
+    closed = free_port()
+    env = worker_env(
+        tmp_path,
+        REDIS_URL=f"redis://app:rpw-gone-{closed}@127.0.0.1:{closed}/0",
+        CLICKHOUSE_URL=f"http://default:chpw-gone-{closed}@127.0.0.1:{closed}/",
+    )
+    outputs = []
+    for args in (("orders", "get", "x"), ("stack", "status"), ("stack", "status", "--json")):
+        done = orderflow(env, *args, timeout=60)
+        outputs += [done.stdout, done.stderr]
+    captured = "\n".join(outputs)
+    assert f"redis://app:***@127.0.0.1:{closed}/0" in captured
+    assert f"http://default:***@127.0.0.1:{closed}/" in captured
+    assert f"rpw-gone-{closed}" not in captured and f"chpw-gone-{closed}" not in captured
