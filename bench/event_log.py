@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from kafka import KafkaProducer
 
 from streams.codec import AvroCodec
+from streams.kafka_clients import kafka_python_config
 from streams.messages import Message
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS
@@ -92,7 +93,7 @@ def produce_events(
 ) -> int:
     """Send ``messages`` to ``orders.events`` keyed by order id; ``rate`` caps events/s."""
     producer = KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_python_config(settings),
         acks="all",
         linger_ms=10,
         batch_size=256 * 1024,

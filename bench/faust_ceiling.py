@@ -59,6 +59,7 @@ from kafka.errors import KafkaError
 
 from streams.admin import admin_client, create_topics, delete_namespace_topics
 from streams.cli.output import table
+from streams.kafka_clients import aiokafka_config, kafka_python_config
 from streams.settings import Settings
 from streams.topics import TopicSpec
 from tests.support import free_port
@@ -121,7 +122,7 @@ def bench_messages(count: int, value_size: int = 200, keys: int = 10_000, seed: 
 
 def fill_topic(settings: Settings, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
     producer = KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_python_config(settings),
         acks="all",
         linger_ms=10,
         batch_size=256 * 1024,
@@ -136,7 +137,7 @@ def fill_topic(settings: Settings, topic: str, messages: Sequence[tuple[bytes, b
 
 def end_offsets(settings: Settings, topic: str, read_committed: bool = False) -> dict:
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_python_config(settings),
         isolation_level="read_committed" if read_committed else "read_uncommitted",
         enable_auto_commit=False,
     )
@@ -154,7 +155,7 @@ async def _raw_loop(
     settings: Settings, source: str, sink: str | None, group: str | None, interval: float
 ):
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **aiokafka_config(settings),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",  # a reset racing seek_to_beginning must not skip
@@ -162,7 +163,7 @@ async def _raw_loop(
     producer = None
     if sink:
         producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **aiokafka_config(settings),
             acks="all",
             linger_ms=0,
             max_batch_size=16384,
@@ -257,7 +258,7 @@ def count_sink(settings: Settings, sink: str, at_least: int, timeout: float = 60
     """Records a read_committed consumer reads from ``sink`` (until its end offsets, or
     ``at_least`` records and 1 s without more, or ``timeout``)."""
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_python_config(settings),
         isolation_level="read_committed",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -324,7 +325,7 @@ def faust_passthrough(
     source_ends = end_offsets(settings, source)
     admin = admin_client(settings)
     lso = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_python_config(settings),
         isolation_level="read_committed",
         enable_auto_commit=False,
     )

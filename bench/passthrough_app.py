@@ -21,6 +21,9 @@ import time
 
 import faust
 
+from streams.kafka_clients import faust_broker_config
+from streams.settings import Settings
+
 FIRST_MESSAGE = "FIRST_MESSAGE_AT"
 log = logging.getLogger(__name__)
 env = os.environ
@@ -30,7 +33,7 @@ PARTITIONS = int(env.get("PASSTHROUGH_PARTITIONS", "4"))
 
 app = faust.App(
     env["PASSTHROUGH_APP_ID"],
-    broker=f"kafka://{env.get('KAFKA_BOOTSTRAP_SERVERS', '127.0.0.1:9092')}",
+    **faust_broker_config(Settings.from_env()),  # the broker and its SASL/TLS credentials
     topic_partitions=PARTITIONS,
     topic_replication_factor=1,
     processing_guarantee=env.get("PASSTHROUGH_GUARANTEE", "at_least_once"),

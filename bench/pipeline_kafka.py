@@ -19,13 +19,14 @@ from kafka.errors import KafkaError
 from bench.faust_ceiling import fill_topic
 from streams.admin import admin_client
 from streams.codec import AvroCodec, DecodeError
+from streams.kafka_clients import kafka_python_config
 from streams.settings import Settings
 from streams.topics import NOTIFICATION_EVENTS, ORDER_EVENTS
 
 
 def _consumer(settings: Settings, **extra) -> KafkaConsumer:
     return KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_python_config(settings),
         isolation_level="read_committed",
         enable_auto_commit=False,
         auto_offset_reset="earliest",

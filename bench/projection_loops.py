@@ -22,6 +22,7 @@ from processors.projections.agents import feed_all
 from processors.projections.pipeline import WritePipeline
 from processors.projections.position import SourceEvent
 from streams.codec import AvroCodec
+from streams.kafka_clients import aiokafka_config
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS
 
@@ -43,7 +44,7 @@ async def _consume(
 ) -> int:
     topic = settings.topic(ORDER_EVENTS.name)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **aiokafka_config(settings),
         enable_auto_commit=False,
         isolation_level="read_committed",
         # Not the default "latest": a reset racing seek_to_beginning() would then jump

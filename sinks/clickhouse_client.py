@@ -19,6 +19,7 @@ from typing import IO
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from streams.redact import mask_secrets, redact_url
 from streams.settings import Settings
 
 _HOW_TO_FIX = (
@@ -73,7 +74,8 @@ def connect_clickhouse(settings: Settings, owner_url: str | None = None) -> Clie
             return clickhouse_connect.get_client(dsn=url)
         except Exception as exc:
             raise ClickHouseError(
-                f"cannot connect to ClickHouse at {url}: {exc}. {_HOW_TO_FIX}"
+                f"cannot connect to ClickHouse at {redact_url(url)}: {mask_secrets(str(exc))}. "
+                f"{_HOW_TO_FIX}"
             ) from exc
     path = chdb_path(url)
     with _owned_lock:

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from streams.kafka_clients import KafkaUnavailable, kafka_python_config
 from streams.settings import Settings
 from streams.topics import ALL_TOPICS, TopicSpec
 
 log = logging.getLogger(__name__)
 
 
-class KafkaUnavailable(RuntimeError):
-    """The broker named by KAFKA_BOOTSTRAP_SERVERS does not answer."""
+__all__ = ["KafkaUnavailable", "admin_client", "create_topics", "unavailable_message"]
 
 
 def unavailable_message(bootstrap: str) -> str:
@@ -30,7 +30,7 @@ def unavailable_message(bootstrap: str) -> str:
 def admin_client(settings: Settings, timeout_ms: int = 10_000) -> KafkaAdminClient:
     try:
         return KafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **kafka_python_config(settings),
             client_id=f"{settings.app_id}-admin",
             request_timeout_ms=timeout_ms,
         )

@@ -22,6 +22,7 @@ from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
 from streams.faust_fixes import Batching
 from streams.faust_fixes import install as install_faust_fixes
+from streams.kafka_clients import faust_broker_config
 from streams.local_state import discard_unclean_state, mark_clean_shutdown
 from streams.ops_web import register_ops_views
 from streams.saga_app import SagaWiring
@@ -58,7 +59,8 @@ faust_dir.mkdir(parents=True, exist_ok=True)
 
 app = faust.App(
     settings.worker_app_id,
-    broker=f"kafka://{settings.kafka_bootstrap_servers}",
+    # The broker URLs and the SASL/TLS credentials (streams/kafka_clients.py).
+    **faust_broker_config(settings),
     store=settings.store,
     topic_partitions=specs.ORDER_PARTITIONS,
     topic_replication_factor=1,

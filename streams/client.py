@@ -16,6 +16,7 @@ from kafka.errors import KafkaError
 
 from streams.admin import KafkaUnavailable, unavailable_message
 from streams.codec import AvroCodec, DecodeError
+from streams.kafka_clients import kafka_python_config
 from streams.messages import Message
 from streams.settings import Settings
 from streams.topics import COMMAND_RESULTS, ORDER_COMMANDS
@@ -48,7 +49,7 @@ class CommandClient:
         self.codec = codec
         try:
             self.producer = KafkaProducer(
-                bootstrap_servers=settings.kafka_bootstrap_servers,
+                **kafka_python_config(settings),
                 acks="all",
                 linger_ms=5,
                 client_id=f"{settings.app_id}-client",
@@ -63,7 +64,7 @@ class CommandClient:
     def start_listening(self) -> None:
         """Position a reader at the end of the results topic before sending commands."""
         consumer = KafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **kafka_python_config(self.settings),
             enable_auto_commit=False,
             isolation_level="read_committed",
             consumer_timeout_ms=200,

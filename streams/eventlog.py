@@ -15,6 +15,7 @@ from kafka.partitioner.default import murmur2
 
 from streams.admin import KafkaUnavailable, unavailable_message
 from streams.codec import AvroCodec, DecodeError
+from streams.kafka_clients import kafka_python_config
 from streams.messages import Message
 from streams.settings import Settings
 from streams.topics import ORDER_EVENTS, ORDER_SNAPSHOTS, TopicSpec
@@ -36,7 +37,7 @@ def partition_for(key: bytes, partitions: int) -> int:
 def open_consumer(settings: Settings) -> KafkaConsumer:
     try:
         return KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **kafka_python_config(settings),
             enable_auto_commit=False,
             # Only events of committed transactions: the aggregate writes exactly once.
             isolation_level="read_committed",

@@ -20,6 +20,7 @@ from kafka.errors import KafkaError
 
 from streams.admin import KafkaUnavailable, unavailable_message
 from streams.consumer_groups import committed_offsets
+from streams.kafka_clients import kafka_python_config
 from streams.settings import Settings
 
 # A partition whose naive lag is at most this is read to count its real records.
@@ -57,7 +58,7 @@ def consumer_lag(
         return []
     try:
         consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **kafka_python_config(settings),
             client_id=f"{settings.app_id}-lag",
             enable_auto_commit=False,
             isolation_level="read_committed",  # end_offsets: the last stable offsets

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from streams import redact
+
 WINDOW_SECONDS = 30.0
 # The loggers of the Kafka clients and of the frameworks that log their errors again.
 KAFKA_LOGGERS = frozenset({"aiokafka", "kafka", "faust", "mode"})
@@ -151,9 +153,10 @@ def is_connection_error(error: BaseException | None) -> bool:
 
 
 def install(logger: logging.Logger | None = None, window: float = WINDOW_SECONDS) -> RepeatFilter:
-    """One :class:`RepeatFilter` on every handler of ``logger`` (the root logger); a
-    handler that already has one keeps it."""
+    """One :class:`RepeatFilter` and one ``redact.SecretFilter`` on every handler of
+    ``logger`` (the root logger); a handler that already has them keeps them."""
     logger = logger or logging.getLogger()
+    redact.install(logger)  # no password in any line, the repeat summaries included
     repeat = RepeatFilter(window)
     for handler in logger.handlers:
         if not any(isinstance(f, RepeatFilter) for f in handler.filters):

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streams import redact
+from streams.kafka_security import KafkaSecurity, KafkaSecurityError
 from streams.roles import ROLES
 from streams.saga_settings import SagaSettings, parse_agents
 
@@ -64,6 +66,13 @@ def _saga_fields(env: dict[str, str]) -> dict:
         raise SettingsError(str(exc)) from None
 
 
+def _kafka_security(env: dict[str, str]) -> KafkaSecurity:
+    try:
+        return KafkaSecurity.from_env(env)
+    except KafkaSecurityError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the variable."""
 
@@ -77,6 +86,9 @@ class Settings:
     """
 
     kafka_bootstrap_servers: str = DEFAULT_KAFKA
+    # KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_* (streams/kafka_security.py); every
+    # Kafka client takes them through streams/kafka_clients.py.
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
     redis_url: str = DEFAULT_REDIS
     clickhouse_url: str = ""
     data_dir: Path = field(default_factory=_default_data_dir)
@@ -127,8 +139,9 @@ class Settings:
             raise SettingsError(
                 f"ORDERFLOW_NAMESPACE may hold letters, digits, '_' and '-', got {namespace!r}"
             )
-        return cls(
+        settings = cls(
             kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or DEFAULT_KAFKA,
+            kafka_security=_kafka_security(env),
             redis_url=env.get("REDIS_URL") or DEFAULT_REDIS,
             clickhouse_url=env.get("CLICKHOUSE_URL") or f"chdb://{data_dir / 'clickhouse'}",
             data_dir=data_dir,
@@ -148,6 +161,19 @@ class Settings:
             session_timeout=_env_float(env, "ORDERFLOW_SESSION_TIMEOUT", 10.0),
             cache_dir=Path(env.get("ORDERFLOW_CACHE_DIR") or _default_cache_dir()).expanduser(),
             **_saga_fields(env),
+        )
+        # From here on no log line of this process shows them (streams/redact.py).
+        redact.remember(settings.secrets)
+        return settings
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Passwords held by the settings: the Kafka SASL and key passwords and those in
+        REDIS_URL and CLICKHOUSE_URL."""
+        return (
+            *self.kafka_security.secrets,
+            *redact.url_secrets(self.redis_url),
+            *redact.url_secrets(self.clickhouse_url),
         )
 
     # Names derived from the namespace -------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.demo import WorkerProcess
+from streams.kafka_clients import kafka_python_config
 from streams.settings import Settings
 
 # Workers for tests of the aggregate and the projections alone: without the saga, which
@@ -114,7 +115,7 @@ def get_json(url: str) -> Any:
 def read_topic(settings: Settings, topic: str, expect: int, timeout: float = 30) -> list:
     """Every committed record of ``topic`` (all partitions), waiting for at least ``expect``."""
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_python_config(settings),
         enable_auto_commit=False,
         isolation_level="read_committed",
         consumer_timeout_ms=500,

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from streams.redact import mask_secrets
+
 
 def emit_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, sort_keys=True, default=str))
@@ -26,5 +28,5 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
 def fail(message: str, code: int = 1) -> None:
     """One line on stderr saying what is wrong, then a non-zero exit."""
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {mask_secrets(message)}", err=True)  # a quoted URL keeps no password
     raise SystemExit(code)

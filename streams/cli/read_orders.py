@@ -11,6 +11,7 @@ import redis
 from sinks import redis_queries
 from streams.cli.orders import orders
 from streams.cli.output import emit_json, fail, table
+from streams.redact import redact_url
 from streams.settings import Settings
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -29,8 +30,8 @@ def _redis(settings: Settings) -> redis.Redis:
         client.ping()
     except redis.RedisError as exc:
         fail(
-            f"Redis at {settings.redis_url} does not answer ({exc}): run `orderflow stack up` "
-            "or set REDIS_URL"
+            f"Redis at {redact_url(settings.redis_url)} does not answer ({exc}): "
+            "run `orderflow stack up` or set REDIS_URL"
         )
     return client
 

@@ -19,6 +19,7 @@ from streams.admin import KafkaUnavailable
 from streams.cli.output import emit_json, fail, table
 from streams.codec import AvroCodec
 from streams.consumer_groups import active_members
+from streams.redact import redact_url
 from streams.replay.plan import PlanError, covers_whole_log, make_plan, resolve_topics
 from streams.replay.reader import open_replay_consumer
 from streams.replay.run import Replay, Summary, timed
@@ -74,7 +75,8 @@ def _targets(settings: Settings, projections) -> list:
         try:
             client.ping()
         except redis.RedisError as exc:
-            fail(f"Redis at {settings.redis_url} does not answer ({exc}): set REDIS_URL")
+            where = redact_url(settings.redis_url)
+            fail(f"Redis at {where} does not answer ({exc}): set REDIS_URL")
         targets.append(RedisTarget(client, settings.redis_prefix))
     if "clickhouse" in projections:
         try:

@@ -22,6 +22,7 @@ from kafka.errors import KafkaError
 from processors.projections.position import SourceEvent
 from streams.admin import KafkaUnavailable, unavailable_message
 from streams.codec import AvroCodec, DecodeError
+from streams.kafka_clients import kafka_python_config
 from streams.replay.plan import PartitionRange
 from streams.settings import Settings
 
@@ -30,13 +31,13 @@ _SPAWN = multiprocessing.get_context("spawn")  # a forked child would inherit li
 
 def open_replay_consumer(settings: Settings) -> KafkaConsumer:
     """A group-less consumer sized for bulk reading."""
-    return _consumer(settings.kafka_bootstrap_servers, f"{settings.app_id}-replay")
+    return _consumer(settings, f"{settings.app_id}-replay")
 
 
-def _consumer(bootstrap: str, client_id: str) -> KafkaConsumer:
+def _consumer(settings: Settings, client_id: str) -> KafkaConsumer:
     try:
         return KafkaConsumer(
-            bootstrap_servers=bootstrap,
+            **kafka_python_config(settings),
             group_id=None,
             enable_auto_commit=False,
             isolation_level="read_committed",
@@ -46,15 +47,15 @@ def _consumer(bootstrap: str, client_id: str) -> KafkaConsumer:
             receive_buffer_bytes=4 * 1024 * 1024,
         )
     except KafkaError as exc:
-        raise KafkaUnavailable(unavailable_message(bootstrap)) from exc
+        raise KafkaUnavailable(unavailable_message(settings.kafka_bootstrap_servers)) from exc
 
 
-def fetch(bootstrap, client_id, ranges, batch_size, keys, out) -> None:
+def fetch(settings, client_id, ranges, batch_size, keys, out) -> None:
     """Child process: put ``(records passed, [raw tuples])`` per poll, then None.
 
     With ``keys`` only records whose key is in it (or that have no key) are sent."""
     try:
-        consumer = _consumer(bootstrap, client_id)
+        consumer = _consumer(settings, client_id)
         ends = {r.tp: r.end_offset for r in ranges}
         consumer.assign(list(ends))
         for r in ranges:
@@ -114,7 +115,7 @@ class RangeReader:
             return
         out = _SPAWN.Queue(maxsize=8)
         args = (
-            self.settings.kafka_bootstrap_servers,
+            self.settings,  # the child builds its consumer from the same settings
             f"{self.settings.app_id}-replay",
             self.ranges,
             self.batch_size,

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from streams.redact import redact_url
 from streams.settings import Settings
 from streams.stack.errors import StackError
 from streams.stack.process import is_alive
@@ -86,7 +87,7 @@ def status(settings: Settings) -> ServiceStatus:
     """Embedded: usable directory and current owner. Server: whether it answers."""
     url = settings.clickhouse_url
     if not settings.uses_embedded_clickhouse:
-        return ServiceStatus(up=server_answers(url), address=url, managed="external")
+        return ServiceStatus(up=server_answers(url), address=redact_url(url), managed="external")
     directory = chdb_path(url)
     owner = read_owner(directory)
     if owner:

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from streams.settings import Settings
 from streams.stack.address import parse_redis_url
@@ -34,11 +34,22 @@ def redis_answers(url: str, timeout_s: float = 1.0) -> bool:
 
 
 def redis_server_argv(binary: str, url: str, home: Path) -> list[str]:
-    """The redis-server command line for the loopback address in ``url``."""
+    """The redis-server command line for the loopback address in ``url``.
+
+    A password in ``url`` goes into ``<home>/auth.conf`` (mode 0600), read by the server
+    as its config file: on the command line every user of the machine could read it
+    with ``ps``.
+    """
     endpoint = parse_redis_url(url)
     assert endpoint is not None
-    argv = [
-        binary,
+    if urlsplit(url).scheme == "rediss":
+        raise StackError(
+            "redis: the local Redis serves plain redis:// only; use a redis:// URL for it, "
+            "or point REDIS_URL at a Redis server with TLS"
+        )
+    config = write_auth_config(url, home)
+    argv = [binary] + ([str(config)] if config else [])
+    argv += [
         "--bind", endpoint.host,
         "--port", str(endpoint.port),
         "--dir", str(home),
@@ -46,10 +57,42 @@ def redis_server_argv(binary: str, url: str, home: Path) -> list[str]:
         "--logfile", str(home / "redis.log"),
         "--daemonize", "no",
     ]  # fmt: skip
-    password = urlsplit(url).password
-    if password:
-        argv += ["--requirepass", password]
     return argv
+
+
+def auth_config(url: str) -> str:
+    """Redis config lines for the user and password of ``url`` ("" without a password):
+    ``requirepass`` for the default user, or an ACL user with every right (and the
+    default user off) for ``redis://name:password@host``."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return ""
+    password = unquote(parts.password)
+    user = unquote(parts.username or "") or "default"
+    if user == "default":
+        return f"requirepass {_quoted(password)}\n"
+    return f"user default off\nuser {_quoted(user)} on {_quoted('>' + password)} ~* &* +@all\n"
+
+
+def _quoted(value: str) -> str:
+    """A redis.conf argument, double-quoted so spaces and quotes survive."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_auth_config(url: str, home: Path) -> Path | None:
+    """Write ``<home>/auth.conf`` readable by its owner only; None without a password
+    (an old file is removed, so a server started without one really has none)."""
+    path = home / "auth.conf"
+    text = auth_config(url)
+    if not text:
+        path.unlink(missing_ok=True)
+        return None
+    home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        os.fchmod(handle.fileno(), 0o600)  # an older file may have had wider rights
+        handle.write(text)
+    return path
 
 
 def install_redis_server(home: Path, echo: Callable[[str], None]) -> str:

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from streams.redact import redact_url
 from streams.stack.address import HostPort, port_is_free
 from streams.stack.errors import StackError, blocked
 from streams.stack.process import PidFile, is_alive, terminate, wait_for
@@ -43,7 +44,8 @@ class LocalServer(ABC):
     stop_timeout_s: float
 
     def __init__(self, address: str, endpoint: HostPort | None, home: Path, marker: str) -> None:
-        self.address = address
+        self.address = address  # what clients connect to, a password included
+        self.shown = redact_url(address)  # what messages print
         self.endpoint = endpoint
         self.home = home
         self.pidfile = PidFile(home / f"{self.name}.pid", marker)
@@ -80,10 +82,10 @@ class LocalServer(ABC):
         up = self.answers()
         managed = "local" if pid or (self.is_local and not up) else "external"
         if managed == "external":
-            return ServiceStatus(up=up, address=self.address, managed=managed)
+            return ServiceStatus(up=up, address=self.shown, managed=managed)
         return ServiceStatus(
             up=up,
-            address=self.address,
+            address=self.shown,
             managed=managed,
             pid=pid,
             log=str(self.log_path),
@@ -95,12 +97,12 @@ class LocalServer(ABC):
         pid = self.pidfile.running_pid()
         if pid is not None:
             self._wait_until_ready(pid)
-            return f"already running (pid {pid}) on {self.address}"
+            return f"already running (pid {pid}) on {self.shown}"
         if self.answers():
-            return f"external service answering at {self.address}, left alone"
+            return f"external service answering at {self.shown}, left alone"
         if not self.is_local:
             raise StackError(
-                f"{self.name}: {self.variable}={self.address} does not answer, and orderflow "
+                f"{self.name}: {self.variable}={self.shown} does not answer, and orderflow "
                 f"only starts services on loopback addresses; start that service, or unset "
                 f"{self.variable} to use a local one"
             )
@@ -117,7 +119,7 @@ class LocalServer(ABC):
         self.pidfile.write(pid)
         self._wait_until_ready(pid)
         took = time.monotonic() - started
-        return f"started (pid {pid}) on {self.address} in {took:.1f} s, log {self.log_path}"
+        return f"started (pid {pid}) on {self.shown} in {took:.1f} s, log {self.log_path}"
 
     def _wait_until_ready(self, pid: int) -> None:
         settled = wait_for(lambda: not is_alive(pid) or self.answers(), self.start_timeout_s)
@@ -130,7 +132,7 @@ class LocalServer(ABC):
             terminate(pid, self.stop_timeout_s)
             self.pidfile.remove()
             raise StackError(
-                f"{self.name}: the server (pid {pid}) did not answer on {self.address} within "
+                f"{self.name}: the server (pid {pid}) did not answer on {self.shown} within "
                 f"{self.start_timeout_s:.0f} s and was stopped; read {self.log_path}"
             )
 

@@ -28,6 +28,7 @@ from processors.orders.domain import fold
 from streams.admin import create_topics, delete_namespace_topics
 from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
+from streams.kafka_clients import kafka_python_config
 from streams.messages import Message
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
@@ -53,7 +54,7 @@ def reader(settings: Settings, topic: str, isolation: str, at_end: bool) -> Kafk
     """A consumer of every partition of the full topic name ``topic``, at its start or end;
     ``read_uncommitted`` also sees records of open and aborted transactions."""
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_python_config(settings),
         enable_auto_commit=False,
         isolation_level=isolation,
         consumer_timeout_ms=300,

@@ -15,6 +15,7 @@ from sinks import redis_queries
 from streams.admin import create_topics, delete_namespace_topics
 from streams.codec import AvroCodec
 from streams.deadletter import FINGERPRINT, REASON
+from streams.kafka_clients import kafka_python_config
 from streams.messages import Message
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
@@ -93,7 +94,7 @@ def history(n: int, rng: random.Random) -> list[Message]:
 
 
 def produce(settings: Settings, codec: AvroCodec, events: list[Message], mixed: bool) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    producer = KafkaProducer(**kafka_python_config(settings))
     topic = settings.topic("orders.events")
     for i, event in enumerate(events):
         old = mixed and i % 2 == 0 and len(codec.store.versions(event.name)) > 1

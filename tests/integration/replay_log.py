@@ -14,6 +14,7 @@ from sinks.clickhouse_sink import ClickHouseSink
 from sinks.redis_keys import generation_prefix, read_generation
 from sinks.redis_sink import RedisSink
 from streams.codec import AvroCodec
+from streams.kafka_clients import kafka_python_config
 from streams.messages import Message
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
@@ -33,7 +34,7 @@ def produce_log(settings: Settings, seed: int = 11, orders: int = 80) -> list[So
     bodies.sort(key=lambda e: (e["body"]["occurred_at"], e["body"]["event_id"]))
     codec = AvroCodec(SchemaStore.load())
     topic = settings.topic(TOPIC)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    producer = KafkaProducer(**kafka_python_config(settings), acks="all")
     try:
         futures = []
         for e in bodies:

@@ -17,6 +17,7 @@ from kafka.structs import OffsetAndMetadata
 
 from streams.admin import create_topics, delete_namespace_topics
 from streams.consumer_groups import with_admin
+from streams.kafka_clients import kafka_python_config
 from streams.lag import consumer_lag
 from streams.topics import ORDER_EVENTS
 
@@ -35,7 +36,7 @@ def topic(settings):
 def produce_in_transactions(settings, topic: str, partition: int, count: int) -> list[int]:
     """``count`` transactions of one record each; the offsets of the records."""
     producer = KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_python_config(settings),
         transactional_id=f"lag-test-{uuid.uuid4().hex[:8]}",
         enable_idempotence=True,
     )

@@ -22,6 +22,7 @@ from streams.admin import KafkaUnavailable, create_topics, delete_namespace_topi
 from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
 from streams.deadletter import REASON, SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC
+from streams.kafka_clients import kafka_python_config
 from streams.lag import consumer_lag
 from streams.messages import Message
 from streams.readside import read_analytics
@@ -162,7 +163,7 @@ def test_poison_events_are_dead_lettered_once_and_every_valid_order_is_stored(st
 
 def read_at(settings: Settings, partition: int, offset: int):
     """The record of ``orders.events`` at ``partition``/``offset``."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    consumer = KafkaConsumer(**kafka_python_config(settings))
     try:
         tp = TopicPartition(settings.topic("orders.events"), partition)
         consumer.assign([tp])

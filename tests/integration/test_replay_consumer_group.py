@@ -11,6 +11,7 @@ from kafka.structs import OffsetAndMetadata
 
 from streams.admin import create_topics, delete_namespace_topics
 from streams.consumer_groups import committed_offsets, with_admin
+from streams.kafka_clients import kafka_python_config
 from streams.timeparse import from_millis
 from tests.integration.replay_log import produce_log
 from tests.integration.test_replay_rebuild import run_cli
@@ -80,7 +81,7 @@ def test_reset_refuses_a_group_with_active_members(settings, log):
     group = f"{settings.namespace}-active"
     before = commit(settings, group, 1)
     member = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_python_config(settings),
         group_id=group,
         enable_auto_commit=False,
     )

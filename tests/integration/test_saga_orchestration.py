@@ -10,6 +10,7 @@ from kafka import KafkaProducer
 
 from sinks import redis_queries
 from streams.admin import delete_namespace_topics
+from streams.kafka_clients import kafka_python_config
 from tests.integration.saga_support import (
     SCENARIOS,
     SagaWorker,
@@ -90,7 +91,7 @@ def test_duplicate_delivery_of_every_command_and_reply_has_no_second_effect(saga
     settings = saga_worker.settings
     stock_url = f"{settings.web_url}/inventory/stock/"
     stock_before = get_json(stock_url)["stock"]["SKU-SCARCE"]
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    producer = KafkaProducer(**kafka_python_config(settings))
     topics = [f"{area}.{kind}" for area in ("payments", "inventory", "shipping")
               for kind in ("commands", "events")]  # fmt: skip
     resent = 0

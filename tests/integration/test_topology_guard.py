@@ -9,6 +9,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from streams.admin import create_topics
+from streams.kafka_clients import kafka_python_config
 from streams.settings import Settings
 from tests.support import orderflow, worker_env
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.integration
 def commit_some_offset(settings: Settings, group: str) -> None:
     """What a worker of ``group`` leaves behind: a committed offset."""
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_python_config(settings),
         group_id=group,
         enable_auto_commit=False,
     )

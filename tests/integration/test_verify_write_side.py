@@ -23,6 +23,7 @@ from streams.admin import create_topics, delete_namespace_topics
 from streams.cli.main import _register, cli
 from streams.client import new_command, now_ms
 from streams.eventlog import partition_for
+from streams.kafka_clients import kafka_python_config
 from streams.messages import Message
 from streams.settings import Settings
 from tests.integration.saga_support import SCENARIOS, SagaWorker, codec, new_order_id
@@ -84,7 +85,7 @@ class Topics:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+        self.producer = KafkaProducer(**kafka_python_config(settings))
 
     def write(self, topic: str, message: Message) -> None:
         key = message["order_id"].encode()
@@ -214,7 +215,7 @@ def test_events_whose_results_retention_removed_are_counted_not_reported(setting
     results = TopicPartition(
         settings.topic("orders.command-results"), partition_for(b"order-old", 4)
     )
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = KafkaAdminClient(**kafka_python_config(settings))
     try:
         # What retention does after 7 days: the partition's oldest records are deleted.
         admin.delete_records({results: -1})  # -1: up to the end of the partition

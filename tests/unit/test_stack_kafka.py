@@ -72,3 +72,28 @@ def test_missing_java_is_one_clear_message(tmp_path: Path, monkeypatch: pytest.M
         server.launch()
     message = str(raised.value)
     assert message.startswith("kafka: java") and "KAFKA_BOOTSTRAP_SERVERS" in message
+
+
+def test_sasl_settings_give_a_scram_listener_and_a_plaintext_controller(tmp_path: Path) -> None:
+    from streams.kafka_security import KafkaSecurity
+
+    security = KafkaSecurity("SASL_PLAINTEXT", "SCRAM-SHA-512", "of", "pw-1")
+    props = _parse(render_server_properties(HostPort("127.0.0.1", 29092), tmp_path, security))
+    assert props["listeners"] == "SASL_PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093"
+    assert (
+        props["listener.security.protocol.map"]
+        == "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT"
+    )
+    assert props["sasl.enabled.mechanisms"] == props["sasl.mechanism.inter.broker.protocol"]
+    jaas = props["listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config"]
+    assert jaas.startswith("org.apache.kafka.common.security.scram.ScramLoginModule required")
+
+
+def test_local_broker_refuses_tls_and_odd_credentials(tmp_path: Path) -> None:
+    from streams.kafka_security import KafkaSecurity
+
+    with pytest.raises(StackError, match="SASL_PLAINTEXT"):
+        render_server_properties(HostPort("127.0.0.1", 1), tmp_path, KafkaSecurity("SSL"))
+    quoted = KafkaSecurity("SASL_PLAINTEXT", "PLAIN", "of", 'pw"x')
+    with pytest.raises(StackError, match="KAFKA_SASL_PASSWORD"):
+        render_server_properties(HostPort("127.0.0.1", 1), tmp_path, quoted)
