@@ -1,13 +1,17 @@
 # The two commands of the README: `make demo` runs the pipeline, `make test` the tests.
 ORDERS ?= 200
 
-.PHONY: demo test setup lint stack-down
+.PHONY: demo test chaos setup lint stack-down
 
 demo:
 	scripts/demo.sh $(ORDERS)
 
 test:
 	scripts/test.sh
+
+# The soak of tests/faults/soak.py (MINUTES, RATE): results appended to RELIABILITY.md.
+chaos:
+	scripts/chaos.sh
 
 setup:
 	scripts/setup.sh

@@ -111,6 +111,38 @@ class Pipeline:
         return "\n".join(str(p) for p in sorted(self.tmp.glob("*.log")))
 
 
+def stack(*args: str) -> str:
+    """``orderflow stack ARGS`` on the stack the tests run on (this process's environment,
+    not a pipeline's: the stack's pid files live under its own data dir)."""
+    out = orderflow(None, "stack", *args, timeout=180)
+    if out.returncode != 0:
+        raise AssertionError(f"orderflow stack {' '.join(args)} failed: {out.stderr[-2000:]}")
+    return out.stdout
+
+
+def service_pid(name: str) -> int:
+    """The pid of the local ``kafka`` or ``redis`` server ``stack up`` started."""
+    status = json.loads(stack("status", "--json"))[name]
+    if status.get("managed") != "local" or not status.get("pid"):
+        raise AssertionError(f"{name} is not a local server of this stack: {status}")
+    return int(status["pid"])
+
+
+def kill_service(name: str, sig: int = signal.SIGKILL) -> None:
+    pid = service_pid(name)
+    os.kill(pid, sig)
+    eventually(lambda: not _alive(pid), 60, f"{name} (pid {pid}) gone")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie is gone too
+        return stat.read().split()[2] != "Z"
+
+
 @dataclass
 class Load:
     """Orders sent at ``rate`` per second from a thread until ``stop`` (or ``count``)."""
