@@ -49,6 +49,10 @@ def worker(settings: Settings, loglevel: str, role: str | None) -> None:
         conflict = topology_conflict(settings, role)
         if conflict:
             fail(conflict)
+    if role in (None, "projections", "all") and not settings.agents:
+        owner = _embedded_clickhouse_owner(settings)
+        if owner:
+            fail(owner)
     if role is None and not settings.agents:
         from streams.supervisor import supervise
 
@@ -58,6 +62,22 @@ def worker(settings: Settings, loglevel: str, role: str | None) -> None:
     elif role is not None:
         os.environ["ORDERFLOW_ROLE"] = role
     run_faust_worker(loglevel)
+
+
+def _embedded_clickhouse_owner(settings: Settings) -> str | None:
+    """Why this worker must not start its projections: another live process owns the
+    embedded ClickHouse directory (chdb opens a directory in one process only; a second
+    projections process would crash-loop on it)."""
+    from sinks.clickhouse_client import ClickHouseBusy, chdb_path, read_owner
+
+    owner = read_owner(settings)
+    if owner is None:
+        return None
+    busy = ClickHouseBusy(chdb_path(settings.clickhouse_url), owner)
+    return (
+        f"{busy}. Run one projections process per embedded ClickHouse directory; scale "
+        "out with `--role orders` and `--role saga`"
+    )
 
 
 def run_faust_worker(loglevel: str) -> None:

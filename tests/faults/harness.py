@@ -27,9 +27,10 @@ from streams.admin import create_topics, delete_namespace_topics
 from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
 from streams.demo import WorkerProcess
+from streams.roles import ROLES
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
-from tests.support import eventually, free_port, orderflow
+from tests.support import eventually, free_port, free_port_block, orderflow
 
 CODEC = AvroCodec(SchemaStore.load())
 # Participants answer after 50 ms, so sagas are in flight when a fault comes; no failure
@@ -59,21 +60,27 @@ class Pipeline:
             **FAULT_ENV,
             **extra,
         )
+        for name in ("ORDERFLOW_AGENTS", "ORDERFLOW_ROLE"):  # the processes say their roles
+            self.env.pop(name, None)
         self.settings = Settings.from_env(self.env)
         create_topics(self.settings)
         self.processes: dict[str, WorkerProcess] = {}
         self._started = 0
 
-    def start(self, name: str, role: str, wait: bool = True) -> WorkerProcess:
-        """``orderflow worker --role ROLE`` as ``name`` (its own web port and data dir)."""
+    def start(self, name: str, role: str | None, wait: bool = True) -> WorkerProcess:
+        """``orderflow worker --role ROLE`` as ``name`` (its own web port and data dir);
+        ``role`` None: ``orderflow worker``, the supervisor of one process per role, which
+        starts a role again when it dies."""
         self._started += 1
+        port = free_port() if role else free_port_block(1 + len(ROLES))
         env = dict(
             self.env,
-            ORDERFLOW_WEB_PORT=str(free_port()),
+            ORDERFLOW_WEB_PORT=str(port),
             ORDERFLOW_DATA_DIR=str(self.tmp / f"data-{name}"),
         )
         log = self.tmp / f"{name}-{self._started}.log"
-        process = WorkerProcess(Settings.from_env(env), log, env=env, args=("--role", role))
+        args = ("--role", role) if role else ()
+        process = WorkerProcess(Settings.from_env(env), log, env=env, args=args)
         process.start()
         self.processes[name] = process
         if wait:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from tests.faults.harness import Load, Pipeline, assert_nothing_lost, audit
+from tests.support import free_port, orderflow
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(900)]
 
@@ -44,3 +45,23 @@ def test_kill_9_one_worker_then_the_other_under_load_loses_nothing(tmp_path):
         pipeline.close()
     assert survivors["orders-2"] and survivors["saga-2"], survivors
     assert_nothing_lost(result)
+
+
+def test_a_second_projections_process_on_the_same_embedded_clickhouse_refuses(tmp_path):
+    """chdb opens a directory in one process: a second projections process (or a second
+    supervised worker on the same data dir) says who owns it and exits, instead of
+    taking partitions and crash-looping on the busy directory."""
+    pipeline = Pipeline(tmp_path)
+    try:
+        owner = pipeline.start("projections", "projections")
+        for args in (("--role", "projections"), ()):  # the role alone, a whole supervisor
+            env = dict(pipeline.env, ORDERFLOW_WEB_PORT=str(free_port()))
+            out = orderflow(env, "worker", *args, timeout=120)
+            assert out.returncode == 1, out.stdout + out.stderr
+            lines = out.stderr.strip().splitlines()
+            assert len(lines) == 1, out.stderr
+            assert f"owned by process {owner.proc.pid}" in lines[0]
+            assert "--role orders" in lines[0]
+        assert pipeline.alive() == {"projections": True}
+    finally:
+        pipeline.close()
