@@ -74,6 +74,13 @@ app = faust.App(
     web_host=settings.web_host,
     web_bind=settings.web_host,  # Faust binds 0.0.0.0 unless told; web_host only names it
     web_port=settings.web_port,
+    # Faust's built-in views serve table contents (saga ledgers, orders) and the cluster
+    # layout to anyone who can connect: off unless ORDERFLOW_WEB_DEBUG_VIEWS asks for them.
+    # With them off, "/" is Faust's plain {"status": "OK"} index.
+    web_tables_enabled=settings.web_debug_views,
+    web_router_enabled=settings.web_debug_views,
+    web_stats_enabled=settings.web_debug_views,
+    web_graph_enabled=settings.web_debug_views,
     web_in_thread=False,
     autodiscover=False,
     datadir=str(faust_dir),

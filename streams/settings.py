@@ -47,6 +47,15 @@ def _env_float(env: dict[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _env_flag(env: dict[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
+
+
 def _saga_fields(env: dict[str, str]) -> dict:
     role = env.get("ORDERFLOW_ROLE") or ""
     role = "" if role == "all" else role  # every agent in one process, as without a role
@@ -83,6 +92,9 @@ class Settings:
     namespace: str = ""
     web_port: int = 6066
     web_host: str = "127.0.0.1"
+    # ORDERFLOW_WEB_DEBUG_VIEWS: Faust's own /table/, /router/, /graph/ and statistics
+    # views, which serve table contents and internals without authentication.
+    web_debug_views: bool = False
     snapshot_every: int = 50
     saga_mode: str = "orchestration"
     batch_size: int = 2000
@@ -135,6 +147,7 @@ class Settings:
             namespace=namespace,
             web_port=_env_int(env, "ORDERFLOW_WEB_PORT", 6066),
             web_host=env.get("ORDERFLOW_WEB_HOST") or "127.0.0.1",
+            web_debug_views=_env_flag(env, "ORDERFLOW_WEB_DEBUG_VIEWS"),
             snapshot_every=_env_int(env, "ORDERFLOW_SNAPSHOT_EVERY", 50),
             saga_mode=saga_mode,
             batch_size=_env_int(env, "ORDERFLOW_BATCH_SIZE", 2000),
