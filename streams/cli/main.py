@@ -34,6 +34,7 @@ def _register() -> None:
     from streams.cli.lag import lag
     from streams.cli.read_orders import get as _orders_get  # noqa: F401 - adds `orders get|list`
     from streams.cli.replay import replay
+    from streams.cli.tail import tail_command
     from streams.cli.verify import verify
 
     cli.add_command(stack.stack)
@@ -49,6 +50,7 @@ def _register() -> None:
     cli.add_command(replay)
     cli.add_command(consumer_group)
     cli.add_command(dead_letters)
+    cli.add_command(tail_command)
 
 
 def main() -> None:
