@@ -108,6 +108,9 @@ class Settings:
     processing_guarantee: str = "exactly_once"
     commit_interval: float = 0.5
     session_timeout: float = 10.0
+    # ORDERFLOW_KAFKA_CONNECT_TIMEOUT: how long a CLI command waits for a bootstrap
+    # address to accept a connection before it says Kafka is down.
+    kafka_connect_timeout: float = 3.0
     # Downloaded artefacts (the Kafka jars) live outside the work tree and the data dir,
     # so they survive `git clean` and are shared by every data dir and test run.
     cache_dir: Path = field(default_factory=_default_cache_dir)
@@ -134,6 +137,8 @@ class Settings:
                 "ORDERFLOW_PROCESSING_GUARANTEE must be 'exactly_once' or 'at_least_once', "
                 f"got {guarantee!r}"
             )
+        if _env_float(env, "ORDERFLOW_KAFKA_CONNECT_TIMEOUT", 3.0) <= 0:
+            raise SettingsError("ORDERFLOW_KAFKA_CONNECT_TIMEOUT must be above 0 seconds")
         namespace = env.get("ORDERFLOW_NAMESPACE", "")
         if namespace and not all(c.isalnum() or c in "_-" for c in namespace):
             raise SettingsError(
@@ -159,6 +164,7 @@ class Settings:
             processing_guarantee=guarantee,
             commit_interval=_env_float(env, "ORDERFLOW_COMMIT_INTERVAL", 0.5),
             session_timeout=_env_float(env, "ORDERFLOW_SESSION_TIMEOUT", 10.0),
+            kafka_connect_timeout=_env_float(env, "ORDERFLOW_KAFKA_CONNECT_TIMEOUT", 3.0),
             cache_dir=Path(env.get("ORDERFLOW_CACHE_DIR") or _default_cache_dir()).expanduser(),
             **_saga_fields(env),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from streams.admin import KafkaUnavailable
+from streams.cli.needs import require_kafka
 from streams.cli.output import emit_json, fail, table
 from streams.consumer_groups import GroupBusy, NothingToReset, plan_reset, reset_group
 from streams.settings import Settings
@@ -35,6 +36,7 @@ def reset(settings: Settings, group: str, to_datetime: str, dry_run: bool, as_js
         fail(str(exc))
     if when is None:
         fail("--to-datetime needs a time; 'earliest' is not one")
+    require_kafka(settings)
     try:
         moves = plan_reset(settings, group, to_millis(when))
         if not dry_run:

@@ -6,6 +6,7 @@ import click
 from tqdm import tqdm
 
 from streams.admin import KafkaUnavailable, create_topics
+from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail
 from streams.cli.params import Seconds
 from streams.codec import AvroCodec
@@ -25,6 +26,7 @@ from streams.settings import Settings
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
+@needs_kafka
 def demo(settings: Settings, orders: int, timeout: float, as_json: bool) -> None:
     """Start a worker, send ORDERS demo orders (and a few cancellations and one malformed
     message), wait until Redis and ClickHouse caught up, print a summary, stop the worker."""

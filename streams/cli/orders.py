@@ -11,6 +11,7 @@ from processors.orders import limits
 from processors.orders.domain import fold
 from processors.orders.handling import order_from_snapshot
 from streams.admin import KafkaUnavailable
+from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
 from streams.cli.params import Seconds
 from streams.client import CommandClient, new_command
@@ -170,6 +171,7 @@ def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -
 @TIMEOUT
 @JSON
 @click.pass_obj
+@needs_kafka
 def create(settings: Settings, user_id, items, currency, order_id, timeout, as_json) -> None:
     """Create an order and wait for its outcome."""
     order_id = order_id or str(uuid.uuid4())
@@ -188,6 +190,7 @@ def _lifecycle(name: str, help_text: str, **extra):
     @TIMEOUT
     @JSON
     @click.pass_obj
+    @needs_kafka
     def command(settings: Settings, order_id, expected_version, timeout, as_json, **fields):
         msg = new_command(name, order_id, expected_version=expected_version, **fields)
         _send_and_wait(settings, msg, timeout, as_json)
@@ -232,6 +235,7 @@ def _history(settings: Settings, order_id: str, codec: AvroCodec | None = None):
 @click.argument("order_id")
 @JSON
 @click.pass_obj
+@needs_kafka
 def history(settings: Settings, order_id: str, as_json: bool) -> None:
     """Every event of ORDER_ID: time, type, version, payload (source: the Kafka log)."""
     events = _history(settings, order_id)
@@ -278,6 +282,7 @@ def _fold_state(settings: Settings, order_id: str, cutoff):
 )
 @JSON
 @click.pass_obj
+@needs_kafka
 def show(settings: Settings, order_id: str, as_of: str | None, as_json: bool) -> None:
     """The state of ORDER_ID folded from the event log (now, or --as-of a past time)."""
     try:

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from sinks.clickhouse_client import ClickHouseError, connect_clickhouse, read_owner
 from streams.admin import KafkaUnavailable
+from streams.cli.needs import require_kafka
 from streams.cli.output import emit_json, fail, table
 from streams.codec import AvroCodec
 from streams.consumer_groups import active_members
@@ -105,6 +106,7 @@ def replay(settings: Settings, from_, to, projection, topics, dry_run, as_json, 
     names = tuple(t.strip() for t in topics.split(",") if t.strip()) if topics else None
     try:
         real_topics = resolve_topics(settings, names)
+        require_kafka(settings)
         consumer = open_replay_consumer(settings)
     except (PlanError, KafkaUnavailable) as exc:
         fail(str(exc))

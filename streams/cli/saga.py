@@ -17,6 +17,7 @@ import click
 
 from processors.saga.state import STATES
 from streams.admin import KafkaUnavailable
+from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
 from streams.client import CommandClient, now_ms
 from streams.codec import AvroCodec
@@ -107,6 +108,7 @@ def list_sagas(settings: Settings, state: str | None, as_json: bool) -> None:
 )
 @JSON
 @click.pass_obj
+@needs_kafka
 def resume(settings: Settings, order_id: str, note: str, wait: float, as_json: bool) -> None:
     """Resume ORDER_ID's saga parked as needs_attention: the orchestrator sends the
     compensation step it gave up on again (from attempt 1, same idempotency key) and

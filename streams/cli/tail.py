@@ -7,6 +7,7 @@ import json
 import click
 
 from streams.admin import KafkaUnavailable
+from streams.cli.needs import needs_kafka
 from streams.cli.output import fail
 from streams.codec import AvroCodec
 from streams.schema_store import SchemaStore
@@ -45,6 +46,7 @@ def _line(record: dict, as_json: bool) -> str:
 @click.option("--max", "most", type=click.IntRange(min=1), default=None, help="Stop after N.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per record (JSON Lines).")
 @click.pass_obj
+@needs_kafka
 def tail_command(
     settings: Settings,
     topic: str,
