@@ -6,16 +6,16 @@ import datetime as dt
 
 import click
 
-from streams.cli.output import emit_json, fail, table
+from streams.cli.output import emit_json, fail, readable, table
 from streams.readside import ReadSideError, read_analytics
 from streams.settings import Settings
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
 COLUMNS = {
-    "daily": ["day", "orders", "revenue_cents", "cancellations"],
+    "daily": ["day", "orders", "revenue", "cancellations"],
     "funnel": ["status", "orders"],
-    "top-skus": ["sku", "units", "revenue_cents", "orders"],
+    "top-skus": ["sku", "units", "revenue", "orders"],
     "cancellations": ["reason", "cancellations"],
     "sagas": [
         "step",
@@ -44,7 +44,7 @@ def _report(settings: Settings, name: str, params: dict[str, str], as_json: bool
     if as_json:
         emit_json({"analytics": name, "rows": rows})
     elif rows:
-        click.echo(table(rows, COLUMNS[name]))
+        click.echo(table([readable(row) for row in rows], COLUMNS[name]))
     else:
         click.echo(f"no data for {name}")
 
@@ -64,7 +64,8 @@ def _date(label: str, raw: str | None) -> dt.date | None:
 @JSON
 @click.pass_obj
 def daily(settings: Settings, date_from: str | None, date_to: str | None, as_json: bool) -> None:
-    """Orders created, revenue (cents) and cancellations per UTC day."""
+    """Orders created, revenue (currency units; cents in --json) and cancellations per
+    UTC day."""
     start, end = _date("--from", date_from), _date("--to", date_to)
     if start and end and start > end:
         fail(f"--from {start} is after --to {end}")

@@ -12,7 +12,7 @@ from processors.orders.domain import fold
 from processors.orders.handling import order_from_snapshot
 from streams.admin import KafkaUnavailable
 from streams.cli.needs import needs_kafka
-from streams.cli.output import emit_json, fail, table
+from streams.cli.output import emit_json, fail, fields, readable, table
 from streams.cli.params import Seconds
 from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
@@ -122,6 +122,8 @@ def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -
         result = client.wait_for_results([command["command_id"]], timeout).get(
             command["command_id"]
         )
+    except KafkaUnavailable as exc:
+        fail(str(exc))
     finally:
         client.close()
     if result is None:
@@ -145,7 +147,7 @@ def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -
     else:
         click.echo(f"rejected ({out['reason_code']}): {out['reason']}")
     if result["status"] == "rejected":
-        raise SystemExit(2)
+        raise SystemExit(1)  # failed, as every refusal; 2 is click's usage error
 
 
 @orders.command("create")
@@ -162,7 +164,8 @@ def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -
     multiple=True,
     required=True,
     callback=_items,
-    help=f"SKU:QTY:PRICE, PRICE in currency units (12.50); repeatable, up to {limits.MAX_LINES}.",
+    help="SKU:QTY:PRICE, PRICE per unit in currency units with up to two decimals: "
+    f"SKU-1:2:19.99 is 2 x 19.99 (sent as 1999 cents); repeatable, up to {limits.MAX_LINES}.",
 )
 @click.option("--currency", default="EUR", show_default=True, callback=_currency)
 @click.option(
@@ -173,7 +176,10 @@ def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -
 @click.pass_obj
 @needs_kafka
 def create(settings: Settings, user_id, items, currency, order_id, timeout, as_json) -> None:
-    """Create an order and wait for its outcome."""
+    """Create an order and wait for its outcome (exit 0 accepted, 1 rejected).
+
+    Prices are given in currency units (19.99) and kept as integer cents (1999), which
+    is what `--json`, the events and the read models show."""
     order_id = order_id or str(uuid.uuid4())
     command = new_command("CreateOrder", order_id, user_id=user_id, items=items, currency=currency)
     _send_and_wait(settings, command, timeout, as_json)
@@ -301,5 +307,4 @@ def show(settings: Settings, order_id: str, as_of: str | None, as_json: bool) ->
     if as_json:
         emit_json(out)
     else:
-        for key, value in out.items():
-            click.echo(f"{key:>16}: {value}")
+        click.echo(fields(readable(out)))

@@ -10,11 +10,11 @@ import redis
 
 from sinks import redis_queries
 from streams.cli.orders import orders
-from streams.cli.output import emit_json, fail, table
+from streams.cli.output import emit_json, fail, fields, readable, table
 from streams.settings import Settings
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-LIST_COLUMNS = ["order_id", "status", "total_cents", "currency", "version", "created_at"]
+LIST_COLUMNS = ["order_id", "status", "total", "version", "created_at"]
 
 
 def _positive(label: str, raw: str, most: int = 1_000_000) -> int:
@@ -47,8 +47,7 @@ def get(settings: Settings, order_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(order)
     else:
-        for key in sorted(order):
-            click.echo(f"{key:>16}: {order[key]}")
+        click.echo(fields(readable({key: order[key] for key in sorted(order)})))
 
 
 @orders.command("list")
@@ -73,4 +72,4 @@ def list_orders(settings: Settings, user_id: str | None, page: str, limit: str, 
         return
     click.echo(f"user {user_id}: {total} order(s), page {page_no} ({per_page} per page)")
     if rows:
-        click.echo(table(rows, LIST_COLUMNS))
+        click.echo(table([readable(row) for row in rows], LIST_COLUMNS))
