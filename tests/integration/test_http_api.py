@@ -1,6 +1,7 @@
 """The worker's HTTP API, asked as a client asks it: a real worker process (every agent in
-one process) with a few orders through the pipeline, and a second worker that runs only
-the aggregate (no projections, so no ClickHouse database) with the debug views enabled.
+one process) with a few orders through the pipeline and their sagas, and a second worker
+that runs only the aggregate (no projections, so no ClickHouse database) with the debug
+views enabled.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
-from tests.support import AGGREGATE_ONLY, eventually, start_worker, worker_env
+from tests.support import eventually, start_worker, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -41,11 +42,11 @@ def http(url: str) -> tuple[int, dict | None, str]:
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("http-api")
-    env = worker_env(tmp, ORDERFLOW_AGENTS=AGGREGATE_ONLY)
+    env = worker_env(tmp)
     settings = Settings.from_env(env)
     create_topics(settings)
     codec = AvroCodec(SchemaStore.load())
-    proc = start_worker(env, tmp, args=())
+    proc = start_worker(env, tmp)
     client = CommandClient(settings, codec)
     try:
         commands = [
@@ -72,6 +73,12 @@ def worker(tmp_path_factory):
             ),
             what="the orders in ClickHouse",
         )
+        eventually(
+            lambda: (
+                sum(s["status"] == "completed" for s in http(f"{url}/sagas/")[1]["sagas"]) == ORDERS
+            ),
+            what="every saga completed",
+        )
         yield url
     finally:
         client.close()
@@ -94,6 +101,11 @@ def worker(tmp_path_factory):
         ("/analytics/order-summaries/?limit=10001", "limit"),
         ("/orders/http-0/?verbose=1", "verbose"),
         ("/orders/" + "x" * 201, "order_id"),
+        ("/sagas/?state=bogus", "state"),
+        ("/sagas/?limit=10001", "limit"),
+        ("/sagas/?offset=-1", "offset"),
+        ("/sagas/http-0/?x=1", "x"),
+        ("/inventory/stock/?limit=x", "limit"),
     ],
 )
 def test_a_bad_parameter_is_a_json_400_naming_it(worker, path, parameter):
@@ -121,6 +133,18 @@ def test_list_pages_are_bounded_and_say_when_truncated(worker):
     assert len(last["orders"]) == 1 and last["truncated"] is False
     _, default, _ = http(f"{worker}/users/{USER}/orders")
     assert default["limit"] == 20 and default["truncated"] is False
+
+
+def test_saga_and_stock_lists_page_with_offset(worker):
+    _, first, _ = http(f"{worker}/sagas/?limit=3")
+    _, rest, _ = http(f"{worker}/sagas?limit=3&offset=3")
+    assert first["truncated"] is True and rest["truncated"] is False
+    ids = [s["order_id"] for s in first["sagas"] + rest["sagas"]]
+    assert sorted(ids) == sorted(f"http-{n}" for n in range(ORDERS))
+    _, stock, _ = http(f"{worker}/inventory/stock/?limit=1")
+    assert len(stock["stock"]) == 1 and stock["truncated"] is True
+    status, saga, _ = http(f"{worker}/sagas/http-2")
+    assert status == 200 and saga["order_id"] == "http-2"
 
 
 def test_order_summaries_page_on_from_the_last_id(worker):

@@ -4,13 +4,15 @@ sagas (every scenario, and one malformed command that is dead-lettered)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
 from streams.admin import admin_client, delete_namespace_topics
 from streams.tail import Where, tail
 from tests.integration.saga_support import SCENARIOS, SagaWorker, codec, new_order_id
-from tests.support import orderflow
+from tests.support import eventually, orderflow
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +88,27 @@ def test_tail_cli_shows_an_undecodable_value_and_stops_at_max(ran):
     assert "undecodable (" in done.stdout and "error: " in done.stdout and "hex: " in done.stdout
     done = orderflow(worker.env, "tail", "orders.commands", "--from", "1h", "--max", "2")
     assert done.returncode == 0 and done.stdout.count(" @") == 2, done.stdout
+
+
+def test_tail_follow_prints_records_written_after_it_started(ran):
+    worker, _ = ran
+    follow = subprocess.Popen(
+        [sys.executable, "-m", "streams.cli.main", "tail", "orders.commands", "--follow",
+         "--json", "--max", "1"],
+        env=worker.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        # Sent until the follower prints one: it starts at the end, wherever that is then.
+        def printed() -> bool:
+            worker.client.send_raw(b"tail-follow", b"\x00 later")
+            worker.client.flush()
+            return follow.poll() is not None
+
+        eventually(printed, timeout=60, what="tail --follow to print a new record")
+        out, err = follow.communicate(timeout=10)
+    finally:
+        if follow.poll() is None:
+            follow.kill()
+            follow.wait()
+    assert follow.returncode == 0, err
+    assert json.loads(out)["key"] == "tail-follow"
