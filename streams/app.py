@@ -28,6 +28,7 @@ from streams.local_state import discard_unclean_state, mark_clean_shutdown
 from streams.saga_app import SagaWiring
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
+from streams.table_help import TABLE_HELP
 from streams.web import register_views
 from streams.worker_topics import TopicsUnavailable, ensure_worker_topics
 
@@ -135,7 +136,7 @@ dead_letter_topic = _topic(specs.DEAD_LETTERS)
 
 def _table(name: str) -> faust.Table:
     # Keys and values go through Faust's JSON codec (its default for tables).
-    return app.Table(name, partitions=specs.ORDER_PARTITIONS)
+    return app.Table(name, partitions=specs.ORDER_PARTITIONS, help=TABLE_HELP.get(name))
 
 
 dead_letters = DeadLetters(dead_letter_topic)

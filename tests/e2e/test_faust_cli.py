@@ -43,6 +43,7 @@ def test_tables_lists_the_tables(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     for table in ("order_by_id", "outcome_by_command", "saga_by_order", "stock_by_sku"):
         assert table in done.stdout
+    assert "Missing description" not in done.stdout
 
 
 def test_worker_refuses_in_one_line_when_kafka_is_down(tmp_path):
