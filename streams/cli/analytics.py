@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from streams.cli.output import emit_json, fail, readable, table
+from streams.cli.output import emit_json, fail, readable, table, usage
 from streams.readside import ReadSideError, read_analytics
 from streams.settings import Settings
 
@@ -55,7 +55,7 @@ def _date(label: str, raw: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        fail(f"{label} must be a date like 2026-11-26, got {raw!r}")
+        usage(f"must be a date like 2026-11-26, got {raw!r}", label)
 
 
 @analytics.command("daily")
@@ -68,7 +68,7 @@ def daily(settings: Settings, date_from: str | None, date_to: str | None, as_jso
     UTC day."""
     start, end = _date("--from", date_from), _date("--to", date_to)
     if start and end and start > end:
-        fail(f"--from {start} is after --to {end}")
+        usage(f"--from {start} is after --to {end}", "--to")
     params = {"from": start.isoformat() if start else None, "to": end.isoformat() if end else None}
     _report(settings, "daily", {k: v for k, v in params.items() if v}, as_json)
 
@@ -88,7 +88,7 @@ def funnel(settings: Settings, as_json: bool) -> None:
 def top_skus(settings: Settings, limit: str, as_json: bool) -> None:
     """Best-selling SKUs by units ordered."""
     if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        fail(f"--limit must be an integer from 1 to 1000, got {limit!r}")
+        usage(f"must be an integer from 1 to 1000, got {limit!r}", "--limit")
     _report(settings, "top-skus", {"limit": str(int(limit))}, as_json)
 
 

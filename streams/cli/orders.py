@@ -12,8 +12,8 @@ from processors.orders.domain import fold
 from processors.orders.handling import order_from_snapshot
 from streams.admin import KafkaUnavailable
 from streams.cli.needs import needs_kafka
-from streams.cli.output import emit_json, fail, fields, readable, table
-from streams.cli.params import Seconds
+from streams.cli.output import emit_json, fail, fields, readable, table, usage
+from streams.cli.params import Seconds, Time
 from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
 from streams.eventlog import latest_snapshot, read_order_events
@@ -284,7 +284,11 @@ def _fold_state(settings: Settings, order_id: str, cutoff):
 @orders.command("show")
 @click.argument("order_id")
 @click.option(
-    "--as-of", "as_of", default=None, help="ISO-8601 with zone or an age (2h): state at that time."
+    "--as-of",
+    "as_of",
+    default=None,
+    type=Time(),
+    help="ISO-8601 with zone or an age (2h): state at that time.",
 )
 @JSON
 @click.pass_obj
@@ -293,8 +297,8 @@ def show(settings: Settings, order_id: str, as_of: str | None, as_json: bool) ->
     """The state of ORDER_ID folded from the event log (now, or --as-of a past time)."""
     try:
         cutoff = parse_time(as_of) if as_of else None
-    except TimeParseError as exc:
-        fail(str(exc))
+    except TimeParseError as exc:  # checked by Time(); a second later it cannot fail
+        usage(str(exc), "--as-of")
     state, source = _fold_state(settings, order_id, cutoff)
     if state is None:
         when = f" as of {cutoff.isoformat()}" if cutoff else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -25,6 +25,21 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+class BadValue(click.BadParameter):
+    """An option's value refused by the command itself: a usage error (exit 2) shown in
+    one line, also where click reports it (its standalone mode prints the usage first)."""
+
+    def show(self, file=None) -> None:
+        where = f" (see `{self.ctx.command_path} --help`)" if self.ctx else ""
+        click.echo(f"error: {self.format_message()}{where}", err=True)
+
+
+def usage(message: str, option: str | None = None) -> NoReturn:
+    """Refuse an option's value as a usage error (exit 2), like the values click itself
+    refuses: one line naming the option, with where help is."""
+    raise BadValue(message, ctx=click.get_current_context(silent=True), param_hint=option)
 
 
 def fail(message: str, code: int = 1) -> None:

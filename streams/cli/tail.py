@@ -9,6 +9,7 @@ import click
 from streams.admin import KafkaUnavailable
 from streams.cli.needs import needs_kafka
 from streams.cli.output import fail
+from streams.cli.params import Time
 from streams.codec import AvroCodec
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
@@ -38,6 +39,7 @@ def _line(record: dict, as_json: bool) -> str:
     "--from",
     "from_",
     default=None,
+    type=Time(),
     help="Start at this time: ISO-8601 with a zone, an age such as 15m or 2h, or "
     "'earliest' (default: the beginning; with --follow, only new records).",
 )
