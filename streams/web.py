@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,8 +19,6 @@ from sinks.clickhouse_client import ClickHouseError, connect_clickhouse
 from streams import web_params as params
 from streams.settings import Settings
 from streams.web_params import json_page
-
-log = logging.getLogger(__name__)
 
 # Pages of a user's orders: a client asks for more pages rather than one huge answer.
 USER_ORDERS_LIMIT = (20, 1000)
