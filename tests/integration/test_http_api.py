@@ -17,7 +17,7 @@ from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
-from tests.support import eventually, start_worker, worker_env
+from tests.support import eventually, orderflow, start_worker, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,13 @@ def http(url: str) -> tuple[int, dict | None, str]:
 
 
 @pytest.fixture(scope="module")
-def worker(tmp_path_factory):
+def worker(running) -> str:
+    return running[0]
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    """The worker's URL and environment, with its orders through their sagas."""
     tmp = tmp_path_factory.mktemp("http-api")
     env = worker_env(tmp)
     settings = Settings.from_env(env)
@@ -79,7 +85,7 @@ def worker(tmp_path_factory):
             ),
             what="every saga completed",
         )
-        yield url
+        yield url, env
     finally:
         client.close()
         proc.stop()
@@ -190,3 +196,18 @@ def test_analytics_before_the_database_exists_is_a_json_503(aggregate_worker):
 def test_faust_views_are_served_when_enabled(aggregate_worker):
     status, body, _ = http(f"{aggregate_worker}/table/")
     assert status == 200 and "order_by_id" in json.dumps(body)
+
+
+def test_cli_shows_no_library_log_lines(running):
+    """kafka-python's warnings (a 4 KB dump of group metadata it cannot decode, "Metadata
+    refresh failed" on a closing producer) stay out of the CLI's output unless -v."""
+    _, env = running
+    app_id = Settings.from_env(env).app_id
+    busy = orderflow(env, "consumer-group", "reset", "--group", app_id, "--to-datetime", "1h")
+    assert busy.returncode == 1
+    assert busy.stderr.count("\n") == 1 and "active member" in busy.stderr, busy.stderr[:500]
+    created = orderflow(env, "orders", "create", "--user", "u-quiet", "--item", "SKU-9:1:1")
+    assert created.returncode == 0 and created.stderr == "", created.stderr[:500]
+    verbose = orderflow(env, "-v", "consumer-group", "reset", "--group", app_id,
+                        "--to-datetime", "1h")  # fmt: skip
+    assert "kafka." in verbose.stderr  # the same run with -v shows the library's lines
