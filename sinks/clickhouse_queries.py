@@ -125,9 +125,14 @@ def count_events(client: Client, db: str) -> list[dict]:
     return _rows(client, "SELECT count() AS events FROM {db:Identifier}.order_events FINAL", db=db)
 
 
-def order_summaries(client: Client, db: str) -> list[dict]:
-    """Every order's current state with its number of distinct stored events (for
-    ``orderflow verify``): order_id, version, status, user_id, total_cents, events."""
+def order_summaries(
+    client: Client, db: str, after: str = "", limit: int | None = None
+) -> list[dict]:
+    """Orders' current state with their number of distinct stored events (for
+    ``orderflow verify``): order_id, version, status, user_id, total_cents, events.
+
+    In order_id order, from the first id above ``after``; at most ``limit`` rows (all
+    when None), so a reader can page through a large model."""
     return _rows(
         client,
         """SELECT o.order_id AS order_id, o.version AS version, o.status AS status,
@@ -137,6 +142,10 @@ def order_summaries(client: Client, db: str) -> list[dict]:
            LEFT JOIN (SELECT order_id, count() AS events
                       FROM {db:Identifier}.order_events FINAL GROUP BY order_id) AS e
            ON o.order_id = e.order_id
-           ORDER BY order_id""",
+           WHERE o.order_id > {after:String}
+           ORDER BY order_id
+           LIMIT {limit:UInt64}""",
         db=db,
+        after=after,
+        limit=limit if limit is not None else 2**63,
     )

@@ -10,13 +10,15 @@ feature code in ``processors/`` receives them as arguments.
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 
 import faust
 
 from processors.orders.agent import build_order_agent
 from processors.projections.agents import build_projection_agents
-from streams import logs
+from streams import faust_topic, logs
 from streams import topics as specs
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
@@ -28,7 +30,9 @@ from streams.ops_web import register_ops_views
 from streams.saga_app import SagaWiring
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
+from streams.table_help import TABLE_HELP
 from streams.web import register_views
+from streams.worker_topics import TopicsUnavailable, ensure_worker_topics
 
 install_faust_fixes()
 
@@ -36,6 +40,8 @@ install_faust_fixes()
 class Worker(faust.Worker):
     """Faust's worker, with repeated log records rate-limited (``streams.logs``): Faust
     replaces the root logger's handlers when it starts, so the filter goes on after.
+    It creates the topics it needs first (``streams.worker_topics``), also when started
+    as ``faust -A streams.app worker``.
     (Named like Faust's own: the name is in every line it logs, ``[^Worker]``.)"""
 
     repeats: logs.RepeatFilter | None = None
@@ -43,6 +49,15 @@ class Worker(faust.Worker):
     def on_setup_root_logger(self, logger, level: int) -> None:
         super().on_setup_root_logger(logger, level)
         self.repeats = logs.install(logger)
+
+    async def on_first_start(self) -> None:
+        # Before any subscription: Faust itself creates only the changelogs.
+        try:
+            await asyncio.to_thread(ensure_worker_topics, settings, app)
+        except TopicsUnavailable as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(1) from None
+        await super().on_first_start()
 
     def on_worker_shutdown(self) -> None:
         if self.repeats is not None:
@@ -77,11 +92,19 @@ app = faust.App(
     web_host=settings.web_host,
     web_bind=settings.web_host,  # Faust binds 0.0.0.0 unless told; web_host only names it
     web_port=settings.web_port,
+    # Faust's built-in views serve table contents (saga ledgers, orders) and the cluster
+    # layout to anyone who can connect: off unless ORDERFLOW_WEB_DEBUG_VIEWS asks for them.
+    # With them off, "/" is Faust's plain {"status": "OK"} index.
+    web_tables_enabled=settings.web_debug_views,
+    web_router_enabled=settings.web_debug_views,
+    web_stats_enabled=settings.web_debug_views,
+    web_graph_enabled=settings.web_debug_views,
     web_in_thread=False,
     autodiscover=False,
     datadir=str(faust_dir),
     table_cleanup_interval=30.0,
     Worker=Worker,
+    Topic=faust_topic.Topic,  # `faust agents` can name a multi-topic subscription
 )
 
 
@@ -116,7 +139,7 @@ dead_letter_topic = _topic(specs.DEAD_LETTERS)
 
 def _table(name: str) -> faust.Table:
     # Keys and values go through Faust's JSON codec (its default for tables).
-    return app.Table(name, partitions=specs.ORDER_PARTITIONS)
+    return app.Table(name, partitions=specs.ORDER_PARTITIONS, help=TABLE_HELP.get(name))
 
 
 dead_letters = DeadLetters(dead_letter_topic)

@@ -71,6 +71,9 @@ class CommandClient:
         )
         name = self.settings.topic(COMMAND_RESULTS.name)
         partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []]
+        if not partitions:  # no results topic: the commands topic is missing too
+            consumer.close()
+            raise KafkaUnavailable(f"topic {name} does not exist: run `orderflow topics create`")
         consumer.assign(partitions)
         consumer.seek_to_end(*partitions)
         for tp in partitions:  # resolve the lazy seek now, not after our commands are answered

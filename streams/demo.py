@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -83,6 +85,15 @@ class WorkerProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
+        """Start the worker; refused (RuntimeError) while something answers on its HTTP
+        port: ``wait_ready`` would take that process's answer for this one's, and the
+        caller would report on a worker it never started."""
+        occupant = answering(self.settings.web_host, self.settings.web_port)
+        if occupant:
+            raise RuntimeError(
+                f"another process already answers on {self.settings.web_url} ({occupant}); "
+                "stop it, or set ORDERFLOW_WEB_PORT to a free port for a worker of its own"
+            )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it until it exits
         self.proc = subprocess.Popen(
@@ -113,6 +124,22 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def answering(host: str, port: int) -> str | None:
+    """What answers on ``host:port``: None when nothing listens, else a few words (an
+    orderflow worker names its app on ``/health/``)."""
+    host = "127.0.0.1" if host in ("", "0.0.0.0") else host
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.settimeout(1.0)
+        if probe.connect_ex((host, port)) != 0:
+            return None
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/health/", timeout=2) as response:
+            app = json.load(response).get("app")
+    except (urllib.error.URLError, OSError, ValueError, AttributeError):
+        return "not an orderflow worker"
+    return f"the orderflow worker of app {app}" if app else "not an orderflow worker"
 
 
 def clickhouse_count(settings: Settings, correlation_id: str) -> int:
@@ -152,9 +179,9 @@ def run_demo(
         settings.data_dir / "logs" / "demo-worker.log",
         env=demo_worker_env(dict(os.environ)),  # declines, out-of-stock, unshippable
     )
+    worker.start()  # refused first if another process answers on the demo's port
     client = CommandClient(settings, codec)
     store = redis.Redis.from_url(settings.redis_url)
-    worker.start()
     try:
         worker.wait_ready(timeout)
         client.start_listening()

@@ -34,8 +34,7 @@ def saga_outcomes(settings: Settings, order_ids: list[str], timeout: float) -> d
     deadline = time.monotonic() + timeout
     while True:  # at least one look, even with no time to wait
         try:
-            with urllib.request.urlopen(f"{settings.web_url}/sagas/", timeout=5) as response:
-                rows = json.load(response)["sagas"]
+            rows = every_saga(settings)
         except (urllib.error.URLError, OSError, KeyError, ValueError):
             rows = []
         states = {r["order_id"]: r["status"] for r in rows if r["order_id"] in wanted}
@@ -45,3 +44,15 @@ def saga_outcomes(settings: Settings, order_ids: list[str], timeout: float) -> d
         time.sleep(0.5)
     counts = collections.Counter(states.get(i, "running") for i in wanted)
     return dict(sorted(counts.items()))
+
+
+def every_saga(settings: Settings) -> list[dict]:
+    """Every saga summary the worker serves, page after page (``/sagas/`` is bounded)."""
+    rows: list[dict] = []
+    while True:
+        url = f"{settings.web_url}/sagas/?offset={len(rows)}"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            answer = json.load(response)
+        rows += answer["sagas"]
+        if not answer.get("truncated"):
+            return rows

@@ -21,7 +21,7 @@ import urllib.request
 from sinks.clickhouse_client import ClickHouseError, connect_clickhouse, read_owner
 from sinks.clickhouse_schema import ensure_schema
 from streams.settings import Settings
-from streams.web import ANALYTICS, analytics_arguments
+from streams.web import ANALYTICS, PAGED_BY, analytics_arguments, run_analytics
 
 HTTP_TIMEOUT = 60.0
 
@@ -34,10 +34,26 @@ def read_analytics(
     settings: Settings, name: str, params: dict[str, str] | None = None
 ) -> list[dict]:
     """Rows of the analytics query ``name`` (a key of ``streams.web.ANALYTICS``) with
-    URL-style ``params`` (``from``/``to`` ISO dates, ``limit``, ``correlation_id``)."""
+    URL-style ``params`` (``from``/``to`` ISO dates, ``limit``, ``correlation_id``).
+
+    A paged query (``order-summaries``) asked without ``limit`` is read to its end, one
+    page at a time: the HTTP API bounds each answer, the callers (``verify``) want all."""
     if name not in ANALYTICS:
         raise ReadSideError(f"unknown analytics {name!r}; known: {', '.join(ANALYTICS)}")
     params = {k: str(v) for k, v in (params or {}).items() if v is not None}
+    if name not in PAGED_BY or "limit" in params:
+        return read_answer(settings, name, params)["rows"]
+    rows: list[dict] = []
+    while True:
+        answer = read_answer(settings, name, params)
+        rows += answer["rows"]
+        if not answer["truncated"]:
+            return rows
+        params = {**params, "after": answer["next_after"]}
+
+
+def read_answer(settings: Settings, name: str, params: dict[str, str]) -> dict:
+    """One answer of analytics ``name``, as the worker's HTTP API gives it."""
     try:
         kwargs = analytics_arguments(name, params)
     except ValueError as exc:
@@ -49,23 +65,30 @@ def read_analytics(
                 f"embedded ClickHouse is owned by process {owner.get('pid')}, which serves "
                 "no HTTP API; stop it or set CLICKHOUSE_URL to a ClickHouse server"
             )
-        return ask_worker(owner["url"], name, params)
+        return ask_worker_answer(owner["url"], name, params)
     try:
         client = connect_clickhouse(settings)
         ensure_schema(client, settings.clickhouse_database)  # an empty model reads as empty
-        return ANALYTICS[name](client, settings.clickhouse_database, **kwargs)
+        return run_analytics(client, settings.clickhouse_database, name, kwargs)
     except ClickHouseError as exc:
         raise ReadSideError(str(exc)) from None
 
 
 def ask_worker(base_url: str, name: str, params: dict[str, str]) -> list[dict]:
     """Rows of analytics ``name`` from the worker's HTTP API at ``base_url``."""
+    return ask_worker_answer(base_url, name, params)["rows"]
+
+
+def ask_worker_answer(base_url: str, name: str, params: dict[str, str]) -> dict:
+    """The JSON answer of analytics ``name`` from the worker's HTTP API at ``base_url``."""
     url = f"{base_url.rstrip('/')}/analytics/{name}/"
     if params:
         url += "?" + urllib.parse.urlencode(params)
     try:
         with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as response:
-            return json.load(response)["rows"]
+            answer = json.load(response)
+            answer["rows"]  # noqa: B018 - an answer without rows is not an answer
+            return answer
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:200]
         raise ReadSideError(f"{url} answered {exc.code}: {detail}") from None

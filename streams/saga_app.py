@@ -41,6 +41,7 @@ from streams.faust_fixes import DEFAULT_BATCHING, Batching, await_before_ack, un
 from streams.messages import Message
 from streams.saga_web import register_saga_views
 from streams.settings import Settings
+from streams.table_help import TABLE_HELP
 
 # Saga records and notifications: where each goes.
 RECORD_TOPIC = {
@@ -114,7 +115,7 @@ class SagaWiring:
     # Building -------------------------------------------------------------------------
 
     def table(self, name: str, partitions: int = specs.ORDER_PARTITIONS) -> faust.Table:
-        self.tables[name] = self.app.Table(name, partitions=partitions)
+        self.tables[name] = self.app.Table(name, partitions=partitions, help=TABLE_HELP.get(name))
         return self.tables[name]
 
     def owns_partition(self, partition: int) -> bool:

@@ -9,8 +9,26 @@ from __future__ import annotations
 
 import faust
 
+from processors.saga.state import STATES
+from streams import web_params as params
+from streams.web_params import json_page
+
 RESTORING = "the worker is still restoring its tables from their changelogs"
 SUMMARY = ("order_id", "saga_id", "mode", "status", "step", "attempt", "reason", "updated_at")
+# Rows per answer of the list views (default, most); ``offset`` reads further pages.
+LIST_LIMIT = (1000, 10_000)
+
+
+def page_query(query) -> tuple[int, int]:
+    """``offset`` and ``limit`` of a list view, checked."""
+    offset = params.integer(query, "offset", 0, 0, 10**9)
+    return offset, params.integer(query, "limit", LIST_LIMIT[0], 1, LIST_LIMIT[1])
+
+
+def paged(rows: list, offset: int, limit: int) -> dict:
+    """The page of ``rows`` at ``offset``, with whether rows follow it."""
+    page, truncated = params.page_of(rows[offset:], limit)
+    return {"rows": page, "offset": offset, "limit": limit, "truncated": truncated}
 
 
 def saga_summary(saga: dict) -> dict:
@@ -33,21 +51,26 @@ def register_saga_views(app: faust.App, tables: dict[str, faust.Table]) -> None:
 
     if sagas is not None:
 
-        @app.page("/sagas/")
+        @json_page(app, "/sagas/")
         async def saga_list(web, request):
+            params.only(request.query, ("state", "offset", "limit"))
+            state = params.choice(request.query, "state", STATES)
+            offset, limit = page_query(request.query)
             if (busy := restoring(web)) is not None:
                 return busy
-            state = request.query.get("state")
             rows = [
                 saga_summary(saga)
                 for saga in list(sagas.values())
                 if state is None or saga.get("status") == state
             ]
             rows.sort(key=lambda row: (row["updated_at"] or 0, row["order_id"]))
-            return web.json({"state": state, "sagas": rows})
+            page = paged(rows, offset, limit)
+            return web.json({"state": state, "sagas": page.pop("rows"), **page})
 
-        @app.page("/sagas/{order_id}/")
+        @json_page(app, "/sagas/{order_id}/")
         async def saga_detail(web, request, order_id: str):
+            params.only(request.query, ())
+            params.identifier("order_id", order_id)
             if (busy := restoring(web)) is not None:
                 return busy
             saga = sagas.get(order_id)
@@ -57,6 +80,9 @@ def register_saga_views(app: faust.App, tables: dict[str, faust.Table]) -> None:
 
     if stock is not None:
 
-        @app.page("/inventory/stock/")
+        @json_page(app, "/inventory/stock/")
         async def stock_levels(web, request):
-            return web.json({"stock": dict(stock.items())})
+            params.only(request.query, ("offset", "limit"))
+            offset, limit = page_query(request.query)
+            page = paged(sorted(stock.items()), offset, limit)
+            return web.json({"stock": dict(page.pop("rows")), **page})

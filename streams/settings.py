@@ -49,6 +49,15 @@ def _env_float(env: dict[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _env_flag(env: dict[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
+
+
 def _saga_fields(env: dict[str, str]) -> dict:
     role = env.get("ORDERFLOW_ROLE") or ""
     role = "" if role == "all" else role  # every agent in one process, as without a role
@@ -95,6 +104,9 @@ class Settings:
     namespace: str = ""
     web_port: int = 6066
     web_host: str = "127.0.0.1"
+    # ORDERFLOW_WEB_DEBUG_VIEWS: Faust's own /table/, /router/, /graph/ and statistics
+    # views, which serve table contents and internals without authentication.
+    web_debug_views: bool = False
     snapshot_every: int = 50
     saga_mode: str = "orchestration"
     batch_size: int = 2000
@@ -108,6 +120,9 @@ class Settings:
     processing_guarantee: str = "exactly_once"
     commit_interval: float = 0.5
     session_timeout: float = 10.0
+    # ORDERFLOW_KAFKA_CONNECT_TIMEOUT: how long a CLI command waits for a bootstrap
+    # address to accept a connection before it says Kafka is down.
+    kafka_connect_timeout: float = 3.0
     # Downloaded artefacts (the Kafka jars) live outside the work tree and the data dir,
     # so they survive `git clean` and are shared by every data dir and test run.
     cache_dir: Path = field(default_factory=_default_cache_dir)
@@ -134,6 +149,8 @@ class Settings:
                 "ORDERFLOW_PROCESSING_GUARANTEE must be 'exactly_once' or 'at_least_once', "
                 f"got {guarantee!r}"
             )
+        if _env_float(env, "ORDERFLOW_KAFKA_CONNECT_TIMEOUT", 3.0) <= 0:
+            raise SettingsError("ORDERFLOW_KAFKA_CONNECT_TIMEOUT must be above 0 seconds")
         namespace = env.get("ORDERFLOW_NAMESPACE", "")
         if namespace and not all(c.isalnum() or c in "_-" for c in namespace):
             raise SettingsError(
@@ -148,6 +165,7 @@ class Settings:
             namespace=namespace,
             web_port=_env_int(env, "ORDERFLOW_WEB_PORT", 6066),
             web_host=env.get("ORDERFLOW_WEB_HOST") or "127.0.0.1",
+            web_debug_views=_env_flag(env, "ORDERFLOW_WEB_DEBUG_VIEWS"),
             snapshot_every=_env_int(env, "ORDERFLOW_SNAPSHOT_EVERY", 50),
             saga_mode=saga_mode,
             batch_size=_env_int(env, "ORDERFLOW_BATCH_SIZE", 2000),
@@ -159,6 +177,7 @@ class Settings:
             processing_guarantee=guarantee,
             commit_interval=_env_float(env, "ORDERFLOW_COMMIT_INTERVAL", 0.5),
             session_timeout=_env_float(env, "ORDERFLOW_SESSION_TIMEOUT", 10.0),
+            kafka_connect_timeout=_env_float(env, "ORDERFLOW_KAFKA_CONNECT_TIMEOUT", 3.0),
             cache_dir=Path(env.get("ORDERFLOW_CACHE_DIR") or _default_cache_dir()).expanduser(),
             **_saga_fields(env),
         )

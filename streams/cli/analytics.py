@@ -6,16 +6,16 @@ import datetime as dt
 
 import click
 
-from streams.cli.output import emit_json, fail, table
+from streams.cli.output import emit_json, fail, readable, table, usage
 from streams.readside import ReadSideError, read_analytics
 from streams.settings import Settings
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
 COLUMNS = {
-    "daily": ["day", "orders", "revenue_cents", "cancellations"],
+    "daily": ["day", "orders", "revenue", "cancellations"],
     "funnel": ["status", "orders"],
-    "top-skus": ["sku", "units", "revenue_cents", "orders"],
+    "top-skus": ["sku", "units", "revenue", "orders"],
     "cancellations": ["reason", "cancellations"],
     "sagas": [
         "step",
@@ -44,7 +44,7 @@ def _report(settings: Settings, name: str, params: dict[str, str], as_json: bool
     if as_json:
         emit_json({"analytics": name, "rows": rows})
     elif rows:
-        click.echo(table(rows, COLUMNS[name]))
+        click.echo(table([readable(row) for row in rows], COLUMNS[name]))
     else:
         click.echo(f"no data for {name}")
 
@@ -55,7 +55,7 @@ def _date(label: str, raw: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        fail(f"{label} must be a date like 2026-11-26, got {raw!r}")
+        usage(f"must be a date like 2026-11-26, got {raw!r}", label)
 
 
 @analytics.command("daily")
@@ -64,10 +64,11 @@ def _date(label: str, raw: str | None) -> dt.date | None:
 @JSON
 @click.pass_obj
 def daily(settings: Settings, date_from: str | None, date_to: str | None, as_json: bool) -> None:
-    """Orders created, revenue (cents) and cancellations per UTC day."""
+    """Orders created, revenue (currency units; cents in --json) and cancellations per
+    UTC day."""
     start, end = _date("--from", date_from), _date("--to", date_to)
     if start and end and start > end:
-        fail(f"--from {start} is after --to {end}")
+        usage(f"--from {start} is after --to {end}", "--to")
     params = {"from": start.isoformat() if start else None, "to": end.isoformat() if end else None}
     _report(settings, "daily", {k: v for k, v in params.items() if v}, as_json)
 
@@ -87,7 +88,7 @@ def funnel(settings: Settings, as_json: bool) -> None:
 def top_skus(settings: Settings, limit: str, as_json: bool) -> None:
     """Best-selling SKUs by units ordered."""
     if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        fail(f"--limit must be an integer from 1 to 1000, got {limit!r}")
+        usage(f"must be an integer from 1 to 1000, got {limit!r}", "--limit")
     _report(settings, "top-skus", {"limit": str(int(limit))}, as_json)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from streams.admin import KafkaUnavailable
-from streams.cli.output import emit_json, fail, table
+from streams.cli.needs import require_kafka
+from streams.cli.output import emit_json, fail, table, usage
 from streams.consumer_groups import GroupBusy, NothingToReset, plan_reset, reset_group
 from streams.settings import Settings
 from streams.timeparse import TimeParseError, parse_time, to_millis
@@ -32,9 +33,10 @@ def reset(settings: Settings, group: str, to_datetime: str, dry_run: bool, as_js
     try:
         when = parse_time(to_datetime)
     except TimeParseError as exc:
-        fail(str(exc))
+        usage(str(exc), "--to-datetime")
     if when is None:
-        fail("--to-datetime needs a time; 'earliest' is not one")
+        usage("needs a time; 'earliest' is not one", "--to-datetime")
+    require_kafka(settings)
     try:
         moves = plan_reset(settings, group, to_millis(when))
         if not dry_run:

@@ -6,6 +6,7 @@ import click
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.admin import KafkaUnavailable
+from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
 from streams.deadletter import (
     FAILED_AT,
@@ -65,6 +66,7 @@ def _row(record) -> dict:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
+@needs_kafka
 def list_(settings: Settings, limit: int, as_json: bool) -> None:
     """The newest dead letters: when, from where, why, and the first bytes."""
     topic = settings.topic(DEAD_LETTERS.name)

@@ -6,10 +6,11 @@ import click
 from tqdm import tqdm
 
 from streams.admin import KafkaUnavailable, create_topics
+from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail
 from streams.cli.params import Seconds
 from streams.codec import AvroCodec
-from streams.demo import run_demo, summary_dict
+from streams.demo import answering, run_demo, summary_dict
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
 
@@ -25,13 +26,23 @@ from streams.settings import Settings
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
+@needs_kafka
 def demo(settings: Settings, orders: int, timeout: float, as_json: bool) -> None:
     """Start a worker, send ORDERS demo orders (and a few cancellations and one malformed
-    message), wait until Redis and ClickHouse caught up, print a summary, stop the worker."""
+    message), wait until Redis and ClickHouse caught up, print a summary, stop the worker.
+
+    The demo runs only on a worker it starts itself: while another process answers on
+    ORDERFLOW_WEB_PORT it refuses (exit 1) rather than report on a worker it did not run."""
     try:
         create_topics(settings)
     except KafkaUnavailable as exc:
         fail(str(exc))
+    occupant = answering(settings.web_host, settings.web_port)
+    if occupant:  # before the progress bar: the refusal is the only line
+        fail(
+            f"another process already answers on {settings.web_url} ({occupant}); the demo "
+            "runs a worker of its own: stop that one, or set ORDERFLOW_WEB_PORT to a free port"
+        )
     codec = AvroCodec(SchemaStore.load())
     with tqdm(total=orders, desc="orders done", unit="order", disable=as_json) as bar:
         started = False
@@ -47,6 +58,7 @@ def demo(settings: Settings, orders: int, timeout: float, as_json: bool) -> None
             summary = run_demo(settings, codec, orders, timeout, progress)
         except RuntimeError as exc:
             fail(str(exc))
+    outcomes = ", ".join(f"{state} {n}" for state, n in summary.saga_outcomes.items()) or "none"
     if as_json:
         emit_json(summary_dict(summary))
     else:
@@ -60,7 +72,7 @@ def demo(settings: Settings, orders: int, timeout: float, as_json: bool) -> None
             f"{summary.orders_per_second} orders/s, {summary.order_events} order events "
             f"({summary.events_per_second} events/s), from the first command sent to every "
             "saga finished and both read models updated\n"
-            f"saga outcomes: {summary.saga_outcomes} (declined payments, out-of-stock and "
+            f"saga outcomes: {outcomes} (declined payments, out-of-stock and "
             "unshippable items are compensated)\n"
             f"worker log: {summary.worker_log}"
         )

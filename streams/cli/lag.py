@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from streams.admin import KafkaUnavailable
+from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
 from streams.lag import consumer_lag
 from streams.settings import Settings
@@ -19,6 +20,7 @@ from streams.settings import Settings
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
+@needs_kafka
 def lag(settings: Settings, group: str | None, as_json: bool) -> None:
     """Committed offset, end offset and lag of the worker's consumer groups.
 

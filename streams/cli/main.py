@@ -13,12 +13,24 @@ from streams.settings import Settings, SettingsError
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.version_option(
+    package_name="orderflow", prog_name="orderflow", message="%(prog)s %(version)s"
+)
 @click.pass_context
 def cli(ctx: click.Context, verbose: int) -> None:
-    """orderflow: an event-driven order pipeline on Kafka, Faust, Redis and ClickHouse."""
+    """orderflow: an event-driven order pipeline on Kafka, Faust, Redis and ClickHouse.
+
+    Exit status: 0 done, 1 failed or refused (a rejected command, a service down, a
+    check that found drift), 2 a usage error (a bad option or argument).
+    """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logs.install()  # a broker that is down must not bury the one line that says so
+    if not verbose:
+        # kafka-python logs what a command reports itself, or what is no news: "Metadata
+        # refresh failed" on a closing producer, a 4 KB dump of group metadata it cannot
+        # decode. -v shows them.
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     try:
         ctx.obj = Settings.from_env()
     except SettingsError as exc:
@@ -34,6 +46,7 @@ def _register() -> None:
     from streams.cli.lag import lag
     from streams.cli.read_orders import get as _orders_get  # noqa: F401 - adds `orders get|list`
     from streams.cli.replay import replay
+    from streams.cli.tail import tail_command
     from streams.cli.verify import verify
 
     cli.add_command(stack.stack)
@@ -49,6 +62,7 @@ def _register() -> None:
     cli.add_command(replay)
     cli.add_command(consumer_group)
     cli.add_command(dead_letters)
+    cli.add_command(tail_command)
 
 
 def main() -> None:

@@ -11,8 +11,9 @@ from processors.orders import limits
 from processors.orders.domain import fold
 from processors.orders.handling import order_from_snapshot
 from streams.admin import KafkaUnavailable
-from streams.cli.output import emit_json, fail, table
-from streams.cli.params import Seconds
+from streams.cli.needs import needs_kafka
+from streams.cli.output import emit_json, fail, fields, readable, table, usage
+from streams.cli.params import Seconds, Time
 from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
 from streams.eventlog import latest_snapshot, read_order_events
@@ -121,6 +122,8 @@ def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -
         result = client.wait_for_results([command["command_id"]], timeout).get(
             command["command_id"]
         )
+    except KafkaUnavailable as exc:
+        fail(str(exc))
     finally:
         client.close()
     if result is None:
@@ -144,7 +147,7 @@ def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -
     else:
         click.echo(f"rejected ({out['reason_code']}): {out['reason']}")
     if result["status"] == "rejected":
-        raise SystemExit(2)
+        raise SystemExit(1)  # failed, as every refusal; 2 is click's usage error
 
 
 @orders.command("create")
@@ -161,7 +164,8 @@ def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -
     multiple=True,
     required=True,
     callback=_items,
-    help=f"SKU:QTY:PRICE, PRICE in currency units (12.50); repeatable, up to {limits.MAX_LINES}.",
+    help="SKU:QTY:PRICE, PRICE per unit in currency units with up to two decimals: "
+    f"SKU-1:2:19.99 is 2 x 19.99 (sent as 1999 cents); repeatable, up to {limits.MAX_LINES}.",
 )
 @click.option("--currency", default="EUR", show_default=True, callback=_currency)
 @click.option(
@@ -170,8 +174,12 @@ def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -
 @TIMEOUT
 @JSON
 @click.pass_obj
+@needs_kafka
 def create(settings: Settings, user_id, items, currency, order_id, timeout, as_json) -> None:
-    """Create an order and wait for its outcome."""
+    """Create an order and wait for its outcome (exit 0 accepted, 1 rejected).
+
+    Prices are given in currency units (19.99) and kept as integer cents (1999), which
+    is what `--json`, the events and the read models show."""
     order_id = order_id or str(uuid.uuid4())
     command = new_command("CreateOrder", order_id, user_id=user_id, items=items, currency=currency)
     _send_and_wait(settings, command, timeout, as_json)
@@ -188,6 +196,7 @@ def _lifecycle(name: str, help_text: str, **extra):
     @TIMEOUT
     @JSON
     @click.pass_obj
+    @needs_kafka
     def command(settings: Settings, order_id, expected_version, timeout, as_json, **fields):
         msg = new_command(name, order_id, expected_version=expected_version, **fields)
         _send_and_wait(settings, msg, timeout, as_json)
@@ -232,6 +241,7 @@ def _history(settings: Settings, order_id: str, codec: AvroCodec | None = None):
 @click.argument("order_id")
 @JSON
 @click.pass_obj
+@needs_kafka
 def history(settings: Settings, order_id: str, as_json: bool) -> None:
     """Every event of ORDER_ID: time, type, version, payload (source: the Kafka log)."""
     events = _history(settings, order_id)
@@ -274,16 +284,21 @@ def _fold_state(settings: Settings, order_id: str, cutoff):
 @orders.command("show")
 @click.argument("order_id")
 @click.option(
-    "--as-of", "as_of", default=None, help="ISO-8601 with zone or an age (2h): state at that time."
+    "--as-of",
+    "as_of",
+    default=None,
+    type=Time(),
+    help="ISO-8601 with zone or an age (2h): state at that time.",
 )
 @JSON
 @click.pass_obj
+@needs_kafka
 def show(settings: Settings, order_id: str, as_of: str | None, as_json: bool) -> None:
     """The state of ORDER_ID folded from the event log (now, or --as-of a past time)."""
     try:
         cutoff = parse_time(as_of) if as_of else None
-    except TimeParseError as exc:
-        fail(str(exc))
+    except TimeParseError as exc:  # checked by Time(); a second later it cannot fail
+        usage(str(exc), "--as-of")
     state, source = _fold_state(settings, order_id, cutoff)
     if state is None:
         when = f" as of {cutoff.isoformat()}" if cutoff else ""
@@ -296,5 +311,4 @@ def show(settings: Settings, order_id: str, as_of: str | None, as_json: bool) ->
     if as_json:
         emit_json(out)
     else:
-        for key, value in out.items():
-            click.echo(f"{key:>16}: {value}")
+        click.echo(fields(readable(out)))

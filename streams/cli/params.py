@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import click
+
+from streams.timeparse import TimeParseError, parse_time
 
 
 class Seconds(click.ParamType):
@@ -32,3 +35,21 @@ class Seconds(click.ParamType):
                 f"{value!r} is not a number of seconds above 0, up to {self.most:g}", param, ctx
             )
         return seconds
+
+
+class Time(click.ParamType):
+    """A time as ``streams.timeparse`` reads it (ISO-8601 with a zone, an age such as
+    ``2h``, ``earliest``), checked while the arguments are parsed: a bad one is a usage
+    error before the command connects to anything. Converts to the text given; the
+    command reads it with ``parse_time`` (``earliest`` and ages are relative to then)."""
+
+    name = "time"
+
+    def convert(self, value, param, ctx) -> str:
+        if isinstance(value, dt.datetime):
+            return value.isoformat()
+        try:
+            parse_time(value)
+        except TimeParseError as exc:
+            self.fail(str(exc), param, ctx)
+        return value

@@ -10,17 +10,17 @@ import redis
 
 from sinks import redis_queries
 from streams.cli.orders import orders
-from streams.cli.output import emit_json, fail, table
+from streams.cli.output import emit_json, fail, fields, readable, table, usage
 from streams.redact import redact_url
 from streams.settings import Settings
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-LIST_COLUMNS = ["order_id", "status", "total_cents", "currency", "version", "created_at"]
+LIST_COLUMNS = ["order_id", "status", "total", "version", "created_at"]
 
 
 def _positive(label: str, raw: str, most: int = 1_000_000) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= most:
-        fail(f"{label} must be an integer from 1 to {most}, got {raw!r}")
+        usage(f"must be an integer from 1 to {most}, got {raw!r}", label)
     return int(raw)
 
 
@@ -48,8 +48,7 @@ def get(settings: Settings, order_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(order)
     else:
-        for key in sorted(order):
-            click.echo(f"{key:>16}: {order[key]}")
+        click.echo(fields(readable({key: order[key] for key in sorted(order)})))
 
 
 @orders.command("list")
@@ -61,7 +60,7 @@ def get(settings: Settings, order_id: str, as_json: bool) -> None:
 def list_orders(settings: Settings, user_id: str | None, page: str, limit: str, as_json: bool):
     """A user's orders, newest first, one page at a time (Redis read model)."""
     if not user_id:
-        fail("--user is required")
+        usage("is required", "--user")
     page_no, per_page = _positive("--page", page), _positive("--limit", limit, 1000)
     client = _redis(settings)
     prefix = settings.redis_prefix
@@ -74,4 +73,4 @@ def list_orders(settings: Settings, user_id: str | None, page: str, limit: str, 
         return
     click.echo(f"user {user_id}: {total} order(s), page {page_no} ({per_page} per page)")
     if rows:
-        click.echo(table(rows, LIST_COLUMNS))
+        click.echo(table([readable(row) for row in rows], LIST_COLUMNS))

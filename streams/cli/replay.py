@@ -16,7 +16,8 @@ from tqdm import tqdm
 
 from sinks.clickhouse_client import ClickHouseError, connect_clickhouse, read_owner
 from streams.admin import KafkaUnavailable
-from streams.cli.output import emit_json, fail, table
+from streams.cli.needs import require_kafka
+from streams.cli.output import emit_json, fail, table, usage
 from streams.codec import AvroCodec
 from streams.consumer_groups import active_members
 from streams.redact import redact_url
@@ -34,13 +35,17 @@ COLUMNS = ("topic", "partition", "start_offset", "end_offset", "records")
 
 
 def _times(from_: str, to: str | None) -> tuple[int | None, int | None]:
-    try:
-        start, end = parse_time(from_), parse_time(to) if to else None
-    except TimeParseError as exc:
-        fail(str(exc))
+    start, end = _time(from_, "--from"), _time(to, "--to") if to else None
     if end is not None and start is not None and end < start:
-        fail(f"--to {to} is before --from {from_}")
+        usage(f"--to {to} is before --from {from_}", "--to")
     return (None if start is None else to_millis(start)), (None if end is None else to_millis(end))
+
+
+def _time(raw: str, option: str):
+    try:
+        return parse_time(raw)
+    except TimeParseError as exc:
+        usage(str(exc), option)
 
 
 def _refusal(settings: Settings, mode: str, projections, topics, to: str | None) -> str | None:
@@ -102,13 +107,17 @@ def replay(settings: Settings, from_, to, projection, topics, dry_run, as_json, 
     """Replay the event log from a time into the read models."""
     from_ms, to_ms = _times(from_, to)
     if projection not in PROJECTIONS:
-        fail(f"unknown projection {projection!r}; use redis, clickhouse or all")
+        usage(f"unknown projection {projection!r}; use redis, clickhouse or all", "--projection")
     projections = PROJECTIONS[projection]
     names = tuple(t.strip() for t in topics.split(",") if t.strip()) if topics else None
     try:
         real_topics = resolve_topics(settings, names)
+    except PlanError as exc:
+        usage(str(exc), "--topics")
+    require_kafka(settings)
+    try:
         consumer = open_replay_consumer(settings)
-    except (PlanError, KafkaUnavailable) as exc:
+    except KafkaUnavailable as exc:
         fail(str(exc))
     try:
         _run(

@@ -5,7 +5,6 @@ the orchestrator (or the choreography observer) has recorded, including sagas pa
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 import urllib.error
@@ -17,7 +16,8 @@ import click
 
 from processors.saga.state import STATES
 from streams.admin import KafkaUnavailable
-from streams.cli.output import emit_json, fail, table
+from streams.cli.needs import needs_kafka
+from streams.cli.output import emit_json, fail, table, when
 from streams.client import CommandClient, now_ms
 from streams.codec import AvroCodec
 from streams.messages import Message
@@ -46,12 +46,6 @@ def fetch(settings: Settings, path: str, timeout: float = 10.0):
         )
 
 
-def _when(ms: int | None) -> str:
-    if not ms:
-        return ""
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
 @click.group()
 def saga() -> None:
     """Fulfilment sagas: one order's timeline, or every saga in a state."""
@@ -73,7 +67,7 @@ def show(settings: Settings, order_id: str, as_json: bool) -> None:
         f"saga {body['saga_id']} ({body['mode']}) for order {order_id}: {body['status']}"
         + (f" ({body['reason']})" if body.get("reason") else "")
     )
-    rows = [{**entry, "time": _when(entry.get("at"))} for entry in body["timeline"]]
+    rows = [{**entry, "time": when(entry.get("at"))} for entry in body["timeline"]]
     click.echo(table(rows, ["time", "step", "command", "attempt", "reply", "outcome", "reason"]))
 
 
@@ -83,16 +77,26 @@ def show(settings: Settings, order_id: str, as_json: bool) -> None:
 @click.pass_obj
 def list_sagas(settings: Settings, state: str | None, as_json: bool) -> None:
     """Every saga (in STATE), oldest update first."""
-    query = f"?state={state}" if state else ""
-    _, body = fetch(settings, f"/sagas/{query}")
+    body = _every_saga(settings, state)
     if as_json:
         emit_json(body)
         return
-    rows = [{**row, "updated": _when(row.get("updated_at"))} for row in body["sagas"]]
+    rows = [{**row, "updated": when(row.get("updated_at"))} for row in body["sagas"]]
     if not rows:
         click.echo("no sagas" + (f" in state {state}" if state else ""))
         return
     click.echo(table(rows, ["order_id", "status", "step", "attempt", "reason", "updated"]))
+
+
+def _every_saga(settings: Settings, state: str | None) -> dict:
+    """``/sagas/`` read page after page (each answer is bounded), as one answer."""
+    rows: list[dict] = []
+    while True:
+        query = urllib.parse.urlencode({"offset": len(rows), **({"state": state} if state else {})})
+        _, body = fetch(settings, f"/sagas/?{query}")
+        rows += body["sagas"]
+        if not body.get("truncated"):
+            return {"state": state, "sagas": rows}
 
 
 @saga.command("resume")
@@ -107,6 +111,7 @@ def list_sagas(settings: Settings, state: str | None, as_json: bool) -> None:
 )
 @JSON
 @click.pass_obj
+@needs_kafka
 def resume(settings: Settings, order_id: str, note: str, wait: float, as_json: bool) -> None:
     """Resume ORDER_ID's saga parked as needs_attention: the orchestrator sends the
     compensation step it gave up on again (from attempt 1, same idempotency key) and

@@ -18,6 +18,7 @@ import avro.compatibility as avro_compat
 import avro.schema
 import click
 
+from streams.cli.output import table
 from streams.schema_store import SchemaStore, SchemaStoreError, SchemaVersion
 
 REASONS = {
@@ -173,12 +174,13 @@ def list_schemas(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    for row in rows:
-        for info in row["versions"]:
-            click.echo(
-                f"{row['name']:<16} v{info['version']:<3} {info['fingerprint']}  "
-                f"{row['group']:<17} {row['policy']}"
-            )
+    lines = [
+        {"name": row["name"], "version": f"v{info['version']}", "fingerprint": info["fingerprint"],
+         "group": row["group"], "policy": row["policy"]}
+        for row in rows
+        for info in row["versions"]
+    ]  # fmt: skip
+    click.echo(table(lines, ["name", "version", "fingerprint", "group", "policy"]))
 
 
 @schemas.command()

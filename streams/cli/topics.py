@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from streams.admin import KafkaUnavailable, create_topics
+from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
 from streams.settings import Settings
 from streams.topics import ALL_TOPICS
@@ -18,6 +19,7 @@ def topics() -> None:
 @topics.command("create")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
+@needs_kafka
 def create(settings: Settings, as_json: bool) -> None:
     """Create every declared topic that does not exist yet."""
     try:

@@ -10,6 +10,7 @@ import redis
 
 from sinks import redis_queries
 from streams.admin import KafkaUnavailable
+from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
 from streams.codec import AvroCodec
 from streams.eventlog import LoggedEvent, partition_for, read_all_events
@@ -121,6 +122,7 @@ def _beyond_retention(sides: WriteSideLog, first_kept: dict[int, int]):
     "(bench.event_log, test fixtures), which has no command results.",
 )
 @click.pass_obj
+@needs_kafka
 def verify(settings: Settings, as_json: bool, read_side_only: bool) -> None:
     """Fold the event log and compare it with Redis and ClickHouse, and with the accepted
     command results; exit 1 on drift or a write-side mismatch."""

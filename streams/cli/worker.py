@@ -11,6 +11,7 @@ import sys
 import click
 
 from streams.admin import KafkaUnavailable, create_changelog_topics, create_topics
+from streams.cli.needs import needs_kafka
 from streams.cli.output import fail
 from streams.roles import ROLES
 from streams.settings import Settings
@@ -32,6 +33,7 @@ from streams.settings import Settings
     "Without it, one process per role is started and supervised.",
 )
 @click.pass_obj
+@needs_kafka
 def worker(settings: Settings, loglevel: str, role: str | None) -> None:
     """Run the worker: the aggregate, the saga and the projections, each in a process of
     its own (both cores at work), behind one HTTP port.

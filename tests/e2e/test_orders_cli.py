@@ -57,7 +57,7 @@ def test_lifecycle_history_and_time_travel(running):
     assert shipped["version"] == 3
 
     refused = orderflow(env, "orders", "cancel", order_id, "--reason", "too late", "--json")
-    assert refused.returncode != 0
+    assert refused.returncode == 1  # rejected: a failure, not a usage error (2)
     body = json.loads(refused.stdout)
     assert body["status"] == "rejected" and body["reason"] and body["version"] == 3
 
@@ -97,7 +97,7 @@ def test_expected_version_conflict_is_rejected_with_current_version(running):
         "7",
         "--json",
     )
-    assert done.returncode != 0
+    assert done.returncode == 1
     assert "version 1" in json.loads(done.stdout)["reason"]
 
 
@@ -124,5 +124,30 @@ def test_rejected_create_says_why(running):
     create = ("orders", "create", "--user", "u", "--item", "SKU-1:1:1", "--json")
     order_id = ok_json(running, *create[:-1])["order_id"]
     done = orderflow(running, *create, "--order-id", order_id)
-    assert done.returncode != 0
+    assert done.returncode == 1
     assert json.loads(done.stdout)["reason_code"] == "duplicate_order"
+    human = orderflow(running, *create[:-1], "--order-id", order_id)
+    assert human.returncode == 1 and human.stdout.startswith("rejected (duplicate_order)")
+
+
+def test_human_output_reads_times_money_and_items_as_people_do(running):
+    create = ("orders", "create", "--user", "carol", "--item", "SKU-7:2:19.99", "--item", "B:1:5")
+    order_id = ok_json(running, *create)["order_id"]
+    shown = orderflow(running, "orders", "show", order_id)
+    assert shown.returncode == 0, shown.stderr
+    fields = [line.partition(":") for line in shown.stdout.splitlines()]
+    lines = {key.strip(): value.strip() for key, _, value in fields}
+    assert lines["items"] == "2 x SKU-7 at 19.99 EUR, 1 x B at 5.00 EUR"
+    assert lines["total"] == "44.98 EUR"
+    created = dt.datetime.fromisoformat(lines["created_at"])
+    assert created.utcoffset() == dt.timedelta(0)
+    assert "[{" not in shown.stdout and "_cents" not in shown.stdout
+    listed = eventually(
+        lambda: (
+            (done := orderflow(running, "orders", "list", "--user", "carol")).returncode == 0
+            and "44.98 EUR" in done.stdout
+            and done
+        ),
+        what="the order in the read model",
+    )
+    assert "+00:00" in listed.stdout

@@ -142,20 +142,20 @@ def test_daily_bounds_are_inclusive(run, projected):
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "code"),
     [
-        ("orders", "get", "no-such-order"),
-        ("orders", "list"),
-        ("orders", "list", "--user", "u", "--page", "0"),
-        ("orders", "list", "--user", "u", "--limit", "many"),
-        ("analytics", "daily", "--from", "yesterday"),
-        ("analytics", "daily", "--from", "2026-02-01", "--to", "2026-01-01"),
-        ("analytics", "top-skus", "--limit", "-3"),
+        (("orders", "get", "no-such-order"), 1),  # a failure: nothing wrong with the input
+        (("orders", "list"), 2),  # usage errors from here on
+        (("orders", "list", "--user", "u", "--page", "0"), 2),
+        (("orders", "list", "--user", "u", "--limit", "many"), 2),
+        (("analytics", "daily", "--from", "yesterday"), 2),
+        (("analytics", "daily", "--from", "2026-02-01", "--to", "2026-01-01"), 2),
+        (("analytics", "top-skus", "--limit", "-3"), 2),
     ],
 )
-def test_bad_arguments_fail_with_one_line(run, redis_client, args):
+def test_bad_arguments_fail_with_one_line(run, redis_client, args, code):
     result = run(*args)
-    assert result.exit_code != 0
+    assert result.exit_code == code
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr

@@ -1,21 +1,22 @@
-"""Bad input to ``orderflow replay`` and ``consumer-group reset``: one line, non-zero
-exit, and nothing touched (the broker named here does not even exist)."""
+"""Bad input to ``orderflow replay`` and ``consumer-group reset``: one line, a usage
+error (exit 2), and nothing touched (the broker named here does not even exist)."""
 
 from __future__ import annotations
 
-import pytest
-from click.testing import CliRunner
+import os
 
-from streams.cli.main import _register, cli
+import pytest
+
+from tests.support import orderflow
 
 pytestmark = pytest.mark.unit
-_register()
 
 NOWHERE = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "REDIS_URL": "redis://127.0.0.1:9/0"}
 
 
 def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args), env=NOWHERE, catch_exceptions=False)
+    """The command as a user runs it (``main`` prints a usage error in one line)."""
+    return orderflow({**os.environ, **NOWHERE}, *args, timeout=60)
 
 
 @pytest.mark.parametrize(
@@ -33,7 +34,7 @@ def invoke(*args: str):
 )
 def test_bad_replay_input_is_one_line_and_a_failure(args, says):
     result = invoke("replay", *args, "--dry-run")
-    assert result.exit_code == 1
+    assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     assert says in result.stderr
@@ -44,5 +45,5 @@ def test_bad_replay_input_is_one_line_and_a_failure(args, says):
 )
 def test_bad_reset_time_is_one_line_and_a_failure(time, says):
     result = invoke("consumer-group", "reset", "--group", "g", "--to-datetime", time)
-    assert result.exit_code == 1
+    assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and says in result.stderr
