@@ -155,6 +155,10 @@ class CommitFence:
         self._held = False
         self._open.set()
 
+    @property
+    def held(self) -> bool:
+        return self._held
+
     async def __aenter__(self) -> None:
         await self._open.wait()
         self._in_hand += 1
@@ -285,9 +289,18 @@ def unread_records(app: faust.App, topics: frozenset[str]) -> int:
     return unread
 
 
+# Set in the task that makes a revocation's (or a stop's) final commit.
+_final_commit: ContextVar[bool] = ContextVar("final_commit", default=False)
+
+
 def _fenced_commit(method: Callable[..., Awaitable[bool]]) -> Callable[..., Awaitable[bool]]:
     async def wrapper(self: Consumer, *args: Any, **kwargs: Any) -> bool:
         async with COMMIT_FENCE.committing():
+            if COMMIT_FENCE.held and not _final_commit.get():
+                # After the final commit of a revocation or a stop, before the partitions
+                # are assigned again: the transactions are ended and no batch runs, so the
+                # commit timer has nothing to commit (and would fail outside a transaction).
+                return False
             if self.in_transaction:
                 # Buffered sends (table changelogs) into this transaction, not the next.
                 await self.app.producer.flush()
@@ -381,7 +394,11 @@ def _bounded_wait_then_hold_the_fence(
                 len(self._unacked_messages), REVOKE_WAIT_SECONDS,
             )  # fmt: skip
         COMMIT_FENCE.hold()  # released once the partitions are assigned again
-        await self.commit_and_end_transactions()
+        token = _final_commit.set(True)
+        try:
+            await self.commit_and_end_transactions()
+        finally:
+            _final_commit.reset(token)
 
     return wait_empty
 

@@ -310,3 +310,32 @@ def test_unread_records_count_what_is_after_the_last_handled_message():
     # "b" (offset 98) was handled last on ("t", 0): 99..199 are unread; ("t", 1) was never
     # handled from and counts as nothing; "other" is not asked about.
     assert unread_records(app, frozenset({"t"})) == 101
+
+
+def test_a_timer_commit_while_the_fence_is_held_commits_nothing(monkeypatch):
+    """After a revocation's or a stop's final commit the transactions are ended: the
+    commit timer must not try another commit (it failed outside a transaction and crashed
+    the consumer, so a SIGTERM ended with exit 1), while the final commit itself runs."""
+    fence = CommitFence()
+    monkeypatch.setattr(faust_fixes, "COMMIT_FENCE", fence)
+    commits: list[str] = []
+
+    async def commit(self, *args, **kwargs) -> bool:
+        commits.append(self)
+        return True
+
+    fenced = faust_fixes._fenced_commit(commit)
+    consumer = SimpleNamespace(in_transaction=False, should_stop=False)
+
+    async def run() -> tuple:
+        fence.hold()
+        timer = await fenced(consumer)
+        token = faust_fixes._final_commit.set(True)
+        try:
+            final = await fenced(consumer)
+        finally:
+            faust_fixes._final_commit.reset(token)
+        return timer, final
+
+    assert asyncio.run(run()) == (False, True)
+    assert commits == [consumer]
