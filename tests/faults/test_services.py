@@ -33,18 +33,16 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(900)]
 OUTAGE_SECONDS = 12
 
 
-def supervised_roles(pipeline: Pipeline) -> None:
-    pipeline.start("worker", None)
-
-
-def test_kafka_killed_and_restarted_under_load_loses_nothing(tmp_path):
+def outage_under_load(tmp_path, service: str) -> None:
+    """``service`` killed (-9) for ``OUTAGE_SECONDS`` while orders flow into the
+    supervised worker, then started again; the worker lives on and loses nothing."""
     pipeline = Pipeline(tmp_path)
     try:
-        supervised_roles(pipeline)
+        pipeline.start("worker", None)
         load = Load(pipeline.settings, rate=10, count=240).start()
         load.wait_sent(80)
         try:
-            kill_service("kafka")
+            kill_service(service)  # Redis: appendonly, what it acknowledged survives
             time.sleep(OUTAGE_SECONDS)  # the client's sends wait in its buffer
         finally:
             stack("up")
@@ -52,24 +50,13 @@ def test_kafka_killed_and_restarted_under_load_loses_nothing(tmp_path):
         alive = pipeline.alive()
     finally:
         pipeline.close()
-    assert alive == {"worker": True}, f"the worker died while Kafka was down: {pipeline.logs()}"
+    assert alive == {"worker": True}, f"the worker died while {service} was down: {pipeline.logs()}"
     assert_nothing_lost(result)
+
+
+def test_kafka_killed_and_restarted_under_load_loses_nothing(tmp_path):
+    outage_under_load(tmp_path, "kafka")
 
 
 def test_redis_down_under_load_loses_nothing(tmp_path):
-    pipeline = Pipeline(tmp_path)
-    try:
-        supervised_roles(pipeline)
-        load = Load(pipeline.settings, rate=10, count=240).start()
-        load.wait_sent(80)
-        try:
-            kill_service("redis")  # appendonly: what it acknowledged survives
-            time.sleep(OUTAGE_SECONDS)
-        finally:
-            stack("up")
-        result = audit(pipeline, load)
-        alive = pipeline.alive()
-    finally:
-        pipeline.close()
-    assert alive == {"worker": True}, f"the worker died while Redis was down: {pipeline.logs()}"
-    assert_nothing_lost(result)
+    outage_under_load(tmp_path, "redis")
