@@ -72,7 +72,10 @@ def _secrets(env: dict[str, str]) -> list[str]:
 
 def test_orders_travel_through_the_sasl_listener_and_no_output_shows_a_secret(sasl_stack, tmp_path):
     stack_env, outputs = sasl_stack
-    env = worker_env(tmp_path, **{k: v for k, v in stack_env.items() if k != "ORDERFLOW_DATA_DIR"})
+    # The worker's own data dir and ClickHouse directory (worker_env's): the session's is
+    # owned by the test process, and a worker refuses a busy embedded ClickHouse.
+    mine = ("ORDERFLOW_DATA_DIR", "CLICKHOUSE_URL")
+    env = worker_env(tmp_path, **{k: v for k, v in stack_env.items() if k not in mine})
     worker = start_worker(env, tmp_path)  # creates the topics, through SASL too
     try:
         order_ids = [f"sasl-{n}" for n in range(3)]
@@ -132,7 +135,8 @@ def test_the_local_redis_refuses_the_default_user(sasl_stack):
 @pytest.mark.parametrize("command", [("topics", "create"), ("worker", "--role", "all")])
 def test_a_wrong_password_is_refused_with_one_line(sasl_stack, tmp_path, command):
     env, _ = sasl_stack
-    wrong = worker_env(tmp_path, **{k: v for k, v in env.items() if k != "ORDERFLOW_DATA_DIR"})
+    mine = ("ORDERFLOW_DATA_DIR", "CLICKHOUSE_URL")
+    wrong = worker_env(tmp_path, **{k: v for k, v in env.items() if k not in mine})
     wrong["KAFKA_SASL_PASSWORD"] = f"wrong-{uuid.uuid4().hex}"
     done = orderflow(wrong, *command, timeout=90)
     assert done.returncode != 0
