@@ -185,7 +185,23 @@ def _check_expected_version(state: Order | None, command: Message) -> None:
 
 
 def decide(state: Order | None, command: Message, now_ms: int) -> list[Message]:
-    """The events that ``command`` produces against ``state``; raises CommandRejected."""
+    """The events that ``command`` produces against ``state``; raises CommandRejected.
+
+    The n-th event of a command gets the id ``event_id_for(command_id, n)`` and the n-th
+    next version: a command decided twice yields the same ids, and two events of one
+    command never share an id or a version."""
+    events = _events(state, command, now_ms)
+    base = state.version if state else 0
+    return [number(event, command["command_id"], n, base) for n, event in enumerate(events)]
+
+
+def number(event: Message, command_id: str, n: int, base_version: int) -> Message:
+    """``event`` as the ``n``-th event of its command, after version ``base_version``."""
+    body = {**event.body, "event_id": event_id_for(command_id, n), "version": base_version + n + 1}
+    return Message(event.name, body)
+
+
+def _events(state: Order | None, command: Message, now_ms: int) -> list[Message]:
     # Bounds first: a command beyond them is rejected whatever the state.
     _check_envelope(command)
     name = command.name

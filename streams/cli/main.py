@@ -43,6 +43,7 @@ def _register() -> None:
     from streams.cli.analytics import analytics
     from streams.cli.consumer_group import consumer_group
     from streams.cli.deadletters import dead_letters
+    from streams.cli.kafka import kafka
     from streams.cli.lag import lag
     from streams.cli.read_orders import get as _orders_get  # noqa: F401 - adds `orders get|list`
     from streams.cli.replay import replay
@@ -58,6 +59,7 @@ def _register() -> None:
     cli.add_command(saga.saga)
     cli.add_command(analytics)
     cli.add_command(verify)
+    cli.add_command(kafka)
     cli.add_command(lag)
     cli.add_command(replay)
     cli.add_command(consumer_group)

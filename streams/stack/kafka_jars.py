@@ -15,6 +15,7 @@ from pathlib import Path
 from streams.stack.errors import blocked
 
 POM = Path(__file__).with_name("kafka-pom.xml")
+TOOLS_POM = Path(__file__).with_name("kafka-tools-pom.xml")
 MVN_TIMEOUT_S = 900
 # Written after mvn succeeds, so an interrupted copy is never mistaken for a complete one.
 COMPLETE_MARKER = ".complete"
@@ -35,14 +36,14 @@ def is_complete(cache_dir: Path, version: str) -> bool:
     return (kafka_home(cache_dir, version) / COMPLETE_MARKER).is_file()
 
 
-def mvn_command(mvn: str, version: str, libs: Path) -> list[str]:
+def mvn_command(mvn: str, version: str, libs: Path, pom: Path = POM) -> list[str]:
     """The mvn invocation that copies Kafka ``version`` and its runtime deps into ``libs``."""
     return [
         mvn,
         "-q",
         "-B",
         "-f",
-        str(POM),
+        str(pom),
         f"-Dkafka.version={version}",
         "dependency:copy-dependencies",
         f"-DoutputDirectory={libs}",
@@ -50,14 +51,25 @@ def mvn_command(mvn: str, version: str, libs: Path) -> list[str]:
     ]
 
 
-def ensure_jars(cache_dir: Path, version: str, echo: Callable[[str], None]) -> Path:
-    """The libs directory of Kafka ``version``, running mvn first if it is not complete.
+def ensure_tool_jars(cache_dir: Path, version: str, echo: Callable[[str], None]) -> Path:
+    """The directory of Kafka's command line tools (and their deps), fetched on first use
+    into a directory of their own: never into the libs a running broker has open."""
+    return ensure_jars(cache_dir, version, echo, what="tools")
+
+
+def ensure_jars(
+    cache_dir: Path, version: str, echo: Callable[[str], None], what: str = "broker"
+) -> Path:
+    """The libs directory of Kafka ``version`` (``what``: the ``broker`` or its command
+    line ``tools``), running mvn first if it is not complete.
 
     Raises ``StackError`` naming mvn's log when mvn is missing or fails.
     """
     home = kafka_home(cache_dir, version)
-    libs = home / "libs"
-    if is_complete(cache_dir, version):
+    tools = what == "tools"
+    libs = home / ("tools-libs" if tools else "libs")
+    marker = home / (f"{COMPLETE_MARKER}-tools" if tools else COMPLETE_MARKER)
+    if marker.is_file():
         return libs
     mvn = shutil.which("mvn")
     if mvn is None:
@@ -67,12 +79,12 @@ def ensure_jars(cache_dir: Path, version: str, echo: Callable[[str], None]) -> P
             "KAFKA_BOOTSTRAP_SERVERS",
         )
     home.mkdir(parents=True, exist_ok=True)
-    log_path = home / "mvn.log"
+    log_path = home / ("mvn-tools.log" if tools else "mvn.log")
     echo(f"kafka: fetching Kafka {version} jars with mvn into {libs} (first run only)...")
     with open(log_path, "wb") as log:
         try:
             result = subprocess.run(
-                mvn_command(mvn, version, libs),
+                mvn_command(mvn, version, libs, TOOLS_POM if tools else POM),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -82,10 +94,10 @@ def ensure_jars(cache_dir: Path, version: str, echo: Callable[[str], None]) -> P
             failed = result.returncode != 0
         except subprocess.TimeoutExpired:
             failed = True
-    if failed or not any(libs.glob("kafka_2.13-*.jar")):
+    if failed or not any(libs.glob("kafka-tools-*.jar" if tools else "kafka_2.13-*.jar")):
         raise blocked(
             f"mvn could not fetch the Kafka {version} jars from Maven Central; read {log_path}",
             "KAFKA_BOOTSTRAP_SERVERS",
         )
-    (home / COMPLETE_MARKER).write_text(version + "\n")
+    marker.write_text(version + "\n")
     return libs

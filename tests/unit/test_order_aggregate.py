@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from processors.orders import domain
 from processors.orders.domain import CommandRejected, decide, event_id_for, fold
 from streams.messages import Message
 
@@ -182,3 +183,20 @@ def test_an_unknown_event_keeps_the_history_gapless():
     state = fold([*events, future])
     assert state.version == 2
     assert state.status == "pending"
+
+
+def test_two_events_of_one_command_get_their_own_ids_and_versions(monkeypatch):
+    """Every event of a command used to get ``event_id_for(command_id, 0)``: a command with
+    two events would have written two events with one id (readers deduplicate by id, so
+    the second would have vanished) and one version. ``decide`` numbers them."""
+    state = fold(given(create()))
+    confirm = command("ConfirmOrder")
+    confirmed = decide(state, confirm, NOW)[0]
+    assert confirmed["event_id"] == event_id_for("cmd-ConfirmOrder-1", 0)  # one event: as before
+    monkeypatch.setattr(domain, "_events", lambda state, command, now: [confirmed, confirmed])
+    first, second = decide(state, confirm, NOW)
+    assert (first["event_id"], second["event_id"]) == (
+        event_id_for("cmd-ConfirmOrder-1", 0),
+        event_id_for("cmd-ConfirmOrder-1", 1),
+    )
+    assert (first["version"], second["version"]) == (state.version + 1, state.version + 2)
