@@ -118,6 +118,17 @@ class KafkaSecurity:
             return self.protocol
         return f"{self.protocol}, {self.mechanism} as user {self.sasl_username!r}"
 
+    def jaas_config(self, extra: str = "") -> str:
+        """The Java ``sasl.jaas.config`` line of these credentials (the broker's and the
+        Kafka tools' alike); ``extra`` adds options, such as a PLAIN broker's user list."""
+        module = (
+            "org.apache.kafka.common.security.plain.PlainLoginModule"
+            if self.mechanism == "PLAIN"
+            else "org.apache.kafka.common.security.scram.ScramLoginModule"
+        )
+        user, password = self.sasl_username, self.sasl_password
+        return f'{module} required username="{user}" password="{password}"{extra};'
+
     @property
     def secrets(self) -> tuple[str, ...]:
         """The values no output may show (see ``streams.redact``)."""

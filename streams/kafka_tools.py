@@ -53,14 +53,8 @@ def client_properties(security: KafkaSecurity) -> dict[str, str]:
         return {}
     props = {"security.protocol": security.protocol}
     if security.uses_sasl:
-        module = (
-            "org.apache.kafka.common.security.plain.PlainLoginModule"
-            if security.mechanism == "PLAIN"
-            else "org.apache.kafka.common.security.scram.ScramLoginModule"
-        )
-        user, password = security.sasl_username, security.sasl_password
         props["sasl.mechanism"] = security.mechanism
-        props["sasl.jaas.config"] = f'{module} required username="{user}" password="{password}";'
+        props["sasl.jaas.config"] = security.jaas_config()
     if security.uses_ssl:
         if security.ssl_cafile:
             props["ssl.truststore.type"] = "PEM"

@@ -61,13 +61,7 @@ def _sasl_properties(security: KafkaSecurity) -> dict[str, str]:
     are created at format time, ``--add-scram``; PLAIN users are listed in the JAAS line)."""
     mechanism = security.mechanism
     user, password = security.sasl_username, security.sasl_password
-    if mechanism == "PLAIN":
-        module = "org.apache.kafka.common.security.plain.PlainLoginModule"
-        extra = f' user_{user}="{password}"'
-    else:
-        module = "org.apache.kafka.common.security.scram.ScramLoginModule"
-        extra = ""
-    jaas = f'{module} required username="{user}" password="{password}"{extra};'
+    jaas = security.jaas_config(f' user_{user}="{password}"' if mechanism == "PLAIN" else "")
     return {
         "inter.broker.listener.name": "SASL_PLAINTEXT",
         "sasl.enabled.mechanisms": mechanism,

@@ -30,6 +30,7 @@ from streams.demo import WorkerProcess
 from streams.roles import ROLES
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
+from streams.stack.process import is_alive
 from tests.support import eventually, free_port, free_port_block, orderflow
 
 CODEC = AvroCodec(SchemaStore.load())
@@ -138,16 +139,7 @@ def service_pid(name: str) -> int:
 def kill_service(name: str, sig: int = signal.SIGKILL) -> None:
     pid = service_pid(name)
     os.kill(pid, sig)
-    eventually(lambda: not _alive(pid), 60, f"{name} (pid {pid}) gone")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie is gone too
-        return stat.read().split()[2] != "Z"
+    eventually(lambda: not is_alive(pid), 60, f"{name} (pid {pid}) gone")
 
 
 @dataclass
