@@ -89,8 +89,9 @@ def build_projection_agent(
     async def project_read_models(stream):
         sinks = [await asyncio.to_thread(make) for make in sink_factories]
         log.info("projecting %s into %d read models", ", ".join(source.topics), len(sinks))
-        # A write that fails with neither an outage nor a refusal is a bug: the worker
-        # stops (a supervisor restarts it) and the unacknowledged batch is delivered again.
+        # The write retries outages and parks refusals; what still escapes (a dead letter
+        # that cannot be sent, an acknowledgement that fails) stops the worker at once (a
+        # supervisor restarts it) and the unacknowledged batch is delivered again.
         pipeline = WritePipeline(functools.partial(feed_all, sinks), on_error=app.crash)
         try:
             # noack_take: the events are acknowledged by hand, after the write.

@@ -70,8 +70,10 @@ class WritePipeline:
                 await done(written)
         except Exception as exc:
             # Said now, not at the next ``submit``: that may never come (a rebalance waits
-            # for this batch's acknowledgement before it lets the next batch in).
-            log.exception("writing a batch of %d events failed", len(events))
-            if self._on_error is not None:
+            # for this batch's acknowledgement before it lets the next batch in). Once:
+            # ``on_error`` (the app's crash) logs it itself.
+            if self._on_error is None:
+                log.exception("writing a batch of %d events failed", len(events))
+            else:
                 await self._on_error(exc)
             raise
