@@ -106,7 +106,9 @@ _PATCHED = "_orderflow_patched"
 log = logging.getLogger(__name__)
 
 
-def _patch(cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+def patch_once(
+    cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]
+) -> None:
     """Replace ``cls.name`` by ``make(original)``, once per process."""
     original = getattr(cls, name)
     if not getattr(original, _PATCHED, False):
@@ -421,13 +423,13 @@ def _in_transaction(producer: Any) -> bool:
 
 def install() -> None:
     """Patch ``Recovery`` and the consumer once per process (idempotent)."""
-    _patch(Recovery, "on_recovery_completed", _stop_flow_first)
-    _patch(Recovery, "_resume_streams", _stop_flow_first)
-    _patch(AIOKafkaConsumerThread, "_highwaters", _highwaters_from_the_broker)
+    patch_once(Recovery, "on_recovery_completed", _stop_flow_first)
+    patch_once(Recovery, "_resume_streams", _stop_flow_first)
+    patch_once(AIOKafkaConsumerThread, "_highwaters", _highwaters_from_the_broker)
     # The whole commit, from choosing the acknowledged offsets on: a batch acknowledged
     # while the commit waited at the fence commits with its outputs, not one later.
-    _patch(Consumer, "force_commit", _fenced_commit)
-    _patch(TransactionManager, "send", _unconsumed_topics_join_the_source_transaction)
-    _patch(TransactionManager, "on_rebalance", _stop_producers_of_partitions_not_owned)
-    _patch(Consumer, "wait_empty", _bounded_wait_then_hold_the_fence)
-    _patch(faust.App, "_on_partitions_assigned", _release_the_fence_when_assigned)
+    patch_once(Consumer, "force_commit", _fenced_commit)
+    patch_once(TransactionManager, "send", _unconsumed_topics_join_the_source_transaction)
+    patch_once(TransactionManager, "on_rebalance", _stop_producers_of_partitions_not_owned)
+    patch_once(Consumer, "wait_empty", _bounded_wait_then_hold_the_fence)
+    patch_once(faust.App, "_on_partitions_assigned", _release_the_fence_when_assigned)

@@ -15,7 +15,6 @@ a second.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -103,8 +102,6 @@ def generate_latest(registry: CollectorRegistry = REGISTRY) -> bytes:
 
 # Kafka transactions ------------------------------------------------------------------
 
-_HOOKED = "_orderflow_metrics"
-
 
 def count_transactions() -> None:
     """Count the transactions Faust's producer commits and aborts (once per process).
@@ -113,11 +110,13 @@ def count_transactions() -> None:
     in ``Producer.commit_transactions``; aborts go through ``abort_transaction``."""
     from faust.transport.drivers.aiokafka import Producer
 
-    commit, abort = Producer.commit_transactions, Producer.abort_transaction
-    if getattr(commit, _HOOKED, False):
-        return
+    from streams.faust_fixes import patch_once
 
-    @functools.wraps(commit)
+    patch_once(Producer, "commit_transactions", _counting_commits)
+    patch_once(Producer, "abort_transaction", _counting_aborts)
+
+
+def _counting_commits(commit):
     async def commit_transactions(self, tid_to_offset_map, *args, **kwargs):
         try:
             await commit(self, tid_to_offset_map, *args, **kwargs)
@@ -126,14 +125,15 @@ def count_transactions() -> None:
             raise
         TRANSACTIONS.labels("committed").inc(len(tid_to_offset_map))
 
-    @functools.wraps(abort)
+    return commit_transactions
+
+
+def _counting_aborts(abort):
     async def abort_transaction(self, *args, **kwargs):
         TRANSACTIONS.labels("aborted").inc()
         return await abort(self, *args, **kwargs)
 
-    setattr(commit_transactions, _HOOKED, True)
-    Producer.commit_transactions = commit_transactions
-    Producer.abort_transaction = abort_transaction
+    return abort_transaction
 
 
 # Consumer lag ------------------------------------------------------------------------
