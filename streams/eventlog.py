@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
@@ -107,18 +108,39 @@ def _read_partitions(
     consumer.assign(tps)
     ends = consumer.end_offsets(tps)
     consumer.seek_to_beginning(*tps)
-    open_tps = {tp for tp in tps if consumer.position(tp) < ends[tp]}
+    # The projection already dead-lettered what does not decode; history skips it.
+    return decoded(records_until(consumer, ends), codec)
+
+
+def records_until(
+    consumer: KafkaConsumer, ends: dict[TopicPartition, int] | None, poll_ms: int = 500
+) -> Iterator[Any]:
+    """The records of ``ends``' partitions from the consumer's positions up to ``ends``
+    (exclusive), in log order per partition; a partition read to its end is paused. With
+    ``ends`` None, the assigned partitions for ever (a follow)."""
+    if ends is None:
+        while True:
+            for records in consumer.poll(timeout_ms=poll_ms).values():
+                yield from records
+    open_tps = {tp for tp in ends if consumer.position(tp) < ends[tp]}
     while open_tps:
-        for tp, records in consumer.poll(timeout_ms=500, max_records=2000).items():
+        for tp, records in consumer.poll(timeout_ms=poll_ms, max_records=2000).items():
             for record in records:
                 if record.offset >= ends[tp]:
                     break
-                try:
-                    message = codec.decode(record.value)
-                except DecodeError:
-                    continue  # the projection already dead-lettered it; history skips it
-                yield LoggedEvent(message, record.partition, record.offset, record.timestamp)
+                yield record
         for tp in list(open_tps):
             if consumer.position(tp) >= ends[tp]:
                 open_tps.discard(tp)
                 consumer.pause(tp)
+
+
+def decoded(records: Iterator[Any], codec: AvroCodec) -> Iterator[LoggedEvent]:
+    """``records`` as logged events; one that does not decode is skipped (its reader
+    dead-lettered it)."""
+    for record in records:
+        try:
+            message = codec.decode(record.value)
+        except DecodeError:
+            continue
+        yield LoggedEvent(message, record.partition, record.offset, record.timestamp)

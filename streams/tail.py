@@ -18,7 +18,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from streams.admin import KafkaUnavailable
 from streams.codec import HEADER_LEN, MARKER, AvroCodec, DecodeError
-from streams.eventlog import open_consumer
+from streams.eventlog import open_consumer, records_until
 from streams.settings import Settings
 from streams.timeparse import from_millis
 from streams.topics import ALL_TOPICS
@@ -120,7 +120,7 @@ def tail(
         wanted = None if key is None else key.encode()
         yield from (
             describe(record, codec)
-            for record in _records(consumer, tps, ends)
+            for record in records_until(consumer, ends, POLL_MS)
             if wanted is None or record.key == wanted
         )
     finally:
@@ -140,23 +140,6 @@ def _seek(consumer: KafkaConsumer, tps: list[TopicPartition], where: Where) -> N
             consumer.seek_to_end(tp)  # nothing at or after that time in this partition
         else:
             consumer.seek(tp, found[tp].offset)
-
-
-def _records(consumer: KafkaConsumer, tps: list[TopicPartition], ends: dict | None) -> Iterator:
-    """Records in log order per partition; forever when ``ends`` is None."""
-    open_tps = set(tps) if ends is None else {tp for tp in tps if consumer.position(tp) < ends[tp]}
-    while ends is None or open_tps:
-        for tp, records in consumer.poll(timeout_ms=POLL_MS).items():
-            for record in records:
-                if ends is not None and record.offset >= ends[tp]:
-                    break
-                yield record
-        if ends is None:
-            continue
-        for tp in list(open_tps):
-            if consumer.position(tp) >= ends[tp]:
-                open_tps.discard(tp)
-                consumer.pause(tp)
 
 
 def human(record: dict[str, Any]) -> str:

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from kafka import TopicPartition
 
 from streams.admin import KafkaUnavailable
-from streams.codec import AvroCodec, DecodeError
-from streams.eventlog import LoggedEvent, open_consumer
+from streams.codec import AvroCodec
+from streams.eventlog import LoggedEvent, decoded, open_consumer, records_until
 from streams.settings import Settings
 from streams.topics import COMMAND_RESULTS, ORDER_EVENTS
 
@@ -85,18 +85,5 @@ class WriteSideLog:
         for tp in open_tps:
             consumer.seek(tp, ranges[tp][0])
         consumer.resume(*open_tps)
-        while open_tps:
-            for tp, records in consumer.poll(timeout_ms=500, max_records=2000).items():
-                end = ranges[tp][1]
-                for record in records:
-                    if record.offset >= end:
-                        break
-                    try:
-                        message = self.codec.decode(record.value)
-                    except DecodeError:
-                        continue  # dead-lettered by its reader; nothing to check against
-                    yield LoggedEvent(message, record.partition, record.offset, record.timestamp)
-            for tp in list(open_tps):
-                if consumer.position(tp) >= ranges[tp][1]:
-                    open_tps.discard(tp)
-                    consumer.pause(tp)
+        ends = {tp: ranges[tp][1] for tp in open_tps}
+        yield from decoded(records_until(consumer, ends), self.codec)  # seeks when iterated
