@@ -13,6 +13,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
+from kafka.producer.future import FutureRecordMetadata
 
 from streams.admin import KafkaUnavailable, unavailable_message
 from streams.codec import AvroCodec, DecodeError
@@ -80,9 +81,10 @@ class CommandClient:
             consumer.position(tp)
         self._results = consumer
 
-    def send(self, command: Message, topic: str = ORDER_COMMANDS.name) -> None:
-        """Send ``command`` keyed by its order id to ``topic`` (a base topic name)."""
-        self.producer.send(
+    def send(self, command: Message, topic: str = ORDER_COMMANDS.name) -> FutureRecordMetadata:
+        """Send ``command`` keyed by its order id to ``topic`` (a base topic name); the
+        future tells where it landed (or why not) once delivered."""
+        return self.producer.send(
             self.settings.topic(topic),
             key=command["order_id"].encode(),
             value=self.codec.encode(command),

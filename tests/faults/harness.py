@@ -19,6 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -150,6 +151,7 @@ class Load:
     rate: float
     count: int
     sent: list[str] = field(default_factory=list)  # command ids
+    deliveries: dict[str, Any] = field(default_factory=dict)  # command id -> send future
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -170,7 +172,7 @@ class Load:
                 "CreateOrder", order_id, "corr-fault", user_id=f"u{n % 11}", items=[line],
                 currency="EUR",
             )  # fmt: skip
-            self.client.send(command)
+            self.deliveries[command["command_id"]] = self.client.send(command)
             self.sent.append(command["command_id"])
             if n % 10 == 9:
                 self.client.flush()
@@ -187,6 +189,15 @@ class Load:
         self.client.close()
         return results
 
+    def landed(self, command_id: str) -> str:
+        """Where the command was written (``orders.commands`` partition@offset), or why not:
+        tells a command the pipeline lost from one the client never delivered."""
+        try:
+            meta = self.deliveries[command_id].get(timeout=10)
+        except Exception as exc:  # noqa: BLE001 - any failure is the answer
+            return f"never delivered: {exc!r}"
+        return f"partition {meta.partition} offset {meta.offset}"
+
 
 @dataclass
 class Audit:
@@ -198,6 +209,8 @@ class Audit:
     duplicates: int
     redis_orders: int
     verify: dict
+    without_outcome: dict[str, str] = field(default_factory=dict)  # command id -> where
+    logs: str = ""
 
 
 def audit(pipeline: Pipeline, load: Load, timeout: float = 300) -> Audit:
@@ -227,6 +240,8 @@ def audit(pipeline: Pipeline, load: Load, timeout: float = 300) -> Audit:
         duplicates=report["log"]["duplicates_skipped"],
         redis_orders=redis_queries.count_orders(store, pipeline.settings.redis_prefix),
         verify=report,
+        without_outcome={c: load.landed(c) for c in load.sent if c not in results},
+        logs=pipeline.logs(),
     )
 
 
