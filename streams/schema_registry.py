@@ -47,6 +47,10 @@ class RegistryUnavailable(RuntimeError):
     message names the (redacted) address and what to do."""
 
 
+class SchemasUnregistered(RuntimeError):
+    """A worker's schemas are not all in the registry, or the registry does not answer."""
+
+
 class RegistryRefused(RuntimeError):
     """The registry answered with an error (an incompatible schema, a refused login):
     ``status`` and Confluent's ``error_code`` say which."""
@@ -238,6 +242,8 @@ class RegistryIds:
                     f"{self.client.shown}: run `orderflow schemas register`"
                 )
             self._ids[sv.fingerprint] = schema_id
+            # The registry matched our text under the record's subject: the id is sv.
+            self._versions.setdefault(schema_id, sv)
         return schema_id
 
     def missing(self, versions: list[SchemaVersion]) -> list[SchemaVersion]:
@@ -259,3 +265,24 @@ def registry_codec(settings: Settings, store: SchemaStore | None = None) -> Avro
         return AvroCodec(store)
     client = SchemaRegistryClient(settings.schema_registry_url)
     return AvroCodec(store, registry=RegistryIds(client, store))
+
+
+def ensure_registered(codec: AvroCodec) -> None:
+    """With a registry: look up the id of every version ``codec`` writes (one request
+    each, kept for the process's life), raising ``SchemasUnregistered`` naming what is
+    missing. A worker calls it before it consumes anything, so an unregistered schema
+    stops it at start instead of dead-lettering every message it would write."""
+    if not isinstance(codec.registry, RegistryIds):
+        return
+    ids = codec.registry
+    try:
+        missing = ids.missing([codec.reader(name) for name in codec.store.names()])
+    except (RegistryUnavailable, RegistryRefused) as exc:
+        raise SchemasUnregistered(str(exc)) from None
+    if missing:
+        shown = ", ".join(f"{subject_name(sv)} v{sv.version}" for sv in missing[:3])
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise SchemasUnregistered(
+            f"{len(missing)} schemas are not registered in the schema registry at "
+            f"{ids.client.shown} ({shown}{more}): run `orderflow schemas register`"
+        )
