@@ -9,6 +9,7 @@ what they were across ``stack down``/``up``, like the Kafka data that refers to 
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -36,12 +37,21 @@ def registry_home(cache_dir: Path) -> Path:
     return cache_dir / f"apicurio-registry-{APICURIO_VERSION}"
 
 
+def source_digest() -> str:
+    """A digest of the build's sources: a build from other sources is built again."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in SOURCE.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(SOURCE).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def ensure_registry(cache_dir: Path, echo: Callable[[str], None]) -> Path:
     """The runnable registry jar, built with mvn on first use (a few minutes, once)."""
     home = registry_home(cache_dir)
     runner = home / "build" / "target" / RUNNER
     marker = home / COMPLETE_MARKER
-    if marker.is_file() and runner.is_file():
+    built_from = f"{APICURIO_VERSION} {source_digest()}\n"
+    if marker.is_file() and marker.read_text() == built_from and runner.is_file():
         return runner
     mvn = shutil.which("mvn")
     if mvn is None:
@@ -64,7 +74,7 @@ def ensure_registry(cache_dir: Path, echo: Callable[[str], None]) -> Path:
             f"Central; read {log_path}",
             VARIABLE,
         )
-    marker.write_text(APICURIO_VERSION + "\n")
+    marker.write_text(built_from)
     return runner
 
 

@@ -81,3 +81,17 @@ def test_without_mvn_the_build_says_what_to_install(tmp_path: Path, monkeypatch)
     monkeypatch.setattr(local_registry.shutil, "which", lambda name: None)
     with pytest.raises(StackError, match=r"mvn \(Apache Maven\) is needed once.*apt-get install"):
         local_registry.ensure_registry(tmp_path, print)
+
+
+def test_a_build_from_other_sources_is_not_reused(tmp_path: Path, monkeypatch) -> None:
+    home = local_registry.registry_home(tmp_path)
+    runner = home / "build" / "target" / local_registry.RUNNER
+    runner.parent.mkdir(parents=True)
+    runner.write_text("jar")
+    marker = home / local_registry.COMPLETE_MARKER
+    marker.write_text(f"{local_registry.APICURIO_VERSION} {local_registry.source_digest()}\n")
+    monkeypatch.setattr(local_registry.shutil, "which", lambda name: None)
+    assert local_registry.ensure_registry(tmp_path, print) == runner  # no mvn needed
+    marker.write_text(f"{local_registry.APICURIO_VERSION} 0000\n")  # built from other sources
+    with pytest.raises(StackError, match="mvn"):
+        local_registry.ensure_registry(tmp_path, print)
