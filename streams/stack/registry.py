@@ -20,7 +20,7 @@ from streams.settings import Settings
 from streams.stack.address import HostPort
 from streams.stack.errors import StackError, blocked
 from streams.stack.kafka_jars import COMPLETE_MARKER, run_mvn
-from streams.stack.process import spawn_detached
+from streams.stack.process import PidFile, spawn_detached
 from streams.stack.server import LocalServer
 
 VARIABLE = "SCHEMA_REGISTRY_URL"
@@ -111,8 +111,11 @@ class LocalRegistry(LocalServer):
     stop_timeout_s = 20.0
 
     def __init__(self, settings: Settings, echo: Callable[[str], None] = print) -> None:
-        url = settings.schema_registry_url or DEFAULT_URL
-        super().__init__(url, registry_endpoint(url), settings.data_dir / "registry", RUNNER)
+        home = settings.data_dir / "registry"
+        # Unset, the address is the one the running local registry was started on (it is
+        # written down at start), else the default.
+        url = settings.schema_registry_url or _started_on(home) or DEFAULT_URL
+        super().__init__(url, registry_endpoint(url), home, RUNNER)
         self.cache_dir = settings.cache_dir
         self.echo = echo
 
@@ -157,4 +160,19 @@ class LocalRegistry(LocalServer):
             "-jar",
             str(runner),
         ]
-        return spawn_detached(argv, self.log_path, self.home)
+        pid = spawn_detached(argv, self.log_path, self.home)
+        (self.home / STARTED_ON).write_text(self.address + "\n")
+        return pid
+
+
+STARTED_ON = "url"  # in the registry's home: the address it was started on
+
+
+def _started_on(home: Path) -> str:
+    """The address the local registry in ``home`` runs on, when it runs."""
+    try:
+        url = (home / STARTED_ON).read_text().strip()
+    except OSError:
+        return ""
+    pid = PidFile(home / f"{LocalRegistry.name}.pid", RUNNER).running_pid()
+    return url if pid is not None else ""
