@@ -13,6 +13,7 @@ import os
 import struct
 import time
 import uuid
+import zlib
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -24,10 +25,12 @@ from streams.admin import create_topics, delete_namespace_topics
 from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
 from streams.deadletter import REASON
+from streams.eventlog import partition_for
 from streams.schema_registry import registry_codec
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
 from streams.stack.registry import registry_answers
+from streams.topics import ORDER_COMMANDS
 from tests.support import AGGREGATE_ONLY, orderflow, read_topic, start_worker, worker_env
 
 pytestmark = pytest.mark.integration
@@ -88,9 +91,19 @@ def confluent_records(settings: Settings, topic: str, key: bytes, expect: int) -
         consumer.close()
 
 
+def _order_id_librdkafka_puts_elsewhere(partitions: int) -> str:
+    """An order id whose partition under librdkafka's default partitioner (crc32 of the
+    key) is not its partition under Kafka's default (murmur2), orderflow's."""
+    while True:
+        order_id = f"cf-{uuid.uuid4().hex[:8]}"
+        key = order_id.encode()
+        if zlib.crc32(key) % partitions != partition_for(key, partitions):
+            return order_id
+
+
 def test_a_confluent_producer_is_accepted_and_the_events_decode_with_confluent(pipeline):
     settings, registry = pipeline
-    order_id = f"cf-{uuid.uuid4().hex[:8]}"
+    order_id = _order_id_librdkafka_puts_elsewhere(ORDER_COMMANDS.partitions)
     command = {
         "command_id": str(uuid.uuid4()), "order_id": order_id, "expected_version": None,
         "issued_at": int(time.time() * 1000), "correlation_id": f"corr-{order_id}",
@@ -106,11 +119,9 @@ def test_a_confluent_producer_is_accepted_and_the_events_decode_with_confluent(p
     topic = settings.topic("orders.commands")
     value = serializer(command, SerializationContext(topic, MessageField.VALUE))
     assert value[0] == 0  # Confluent's wire format, not ours
-    # Java's partitioner (murmur2), as orderflow's clients use: an order's commands must
-    # land on its partition. librdkafka's default (crc32) would put them elsewhere.
-    producer = Producer(
-        {"bootstrap.servers": settings.kafka_bootstrap_servers, "partitioner": "murmur2_random"}
-    )
+    # librdkafka's default partitioner (crc32) puts the command on another partition than
+    # the order's (murmur2): the aggregate forwards it there, and decides it there.
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
     producer.produce(topic, key=order_id.encode(), value=value)
     assert producer.flush(10) == 0
 
@@ -134,6 +145,12 @@ def test_a_confluent_producer_is_accepted_and_the_events_decode_with_confluent(p
     assert event["order_id"] == order_id and event["user_id"] == "u-confluent"
     assert event["items"] == [LINE] and event["total_cents"] == 3 * 1999
     assert event["causation_id"] == command["command_id"]
+    copies = confluent_records(settings, "orders.commands", order_id.encode(), 2)
+    key = order_id.encode()
+    assert sorted(r.partition() for r in copies) == sorted(
+        [zlib.crc32(key) % ORDER_COMMANDS.partitions, partition_for(key, ORDER_COMMANDS.partitions)]
+    )
+    assert copies[0].value() == copies[1].value() == value  # forwarded as written
 
 
 def test_the_same_worker_reads_single_object_commands_and_parks_unknown_ids(pipeline):
