@@ -88,6 +88,21 @@ transactions, and no batch starts until the new assignment has begun new ones. A
 taken before the rebalance is not handled after it (``handle_in_batches`` drops the
 events of an older consumer generation, unacknowledged): their offsets were not
 committed, so the partition's owner, this process or another, reads them again.
+
+7. The first messages of a partition lost. Faust rewinds the stream partitions to their
+committed offsets whenever it has dropped fetched records (``perform_seek``: after a
+rebalance, after recovery, and whenever the fetch loop got records while the flow was
+stopped, which it discards). aiokafka's ``seek_to_committed`` seeks only to a committed
+offset above 0: a partition with no committed offset yet (a new topic's, the first
+minutes of a deployment) stays where the fetcher was, so the discarded records are never
+delivered again; the next messages are handled and their offsets committed past the lost
+ones (Faust's commit checks the head of the acknowledged offsets against a committed
+offset, and there is none). Seen in the takeover test as the command at offset 0 of a
+partition without an outcome, about once in 20 runs. The fix rewinds such a stream
+partition to its beginning (the consumer's ``auto_offset_reset`` is earliest); table
+changelog partitions, whose positions recovery sets itself, are left alone.
+``tests/integration/test_faust_fixes_seek.py`` shows aiokafka's behaviour and the fix on a
+real broker.
 """
 
 from __future__ import annotations
@@ -102,6 +117,7 @@ from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import IllegalOperation
 from faust.streams import _current_event, current_event
 from faust.tables.recovery import Recovery
@@ -428,6 +444,32 @@ def _release_the_fence_when_assigned(
     return wrapper
 
 
+async def seek_to_committed_or_beginning(
+    consumer: AIOKafkaConsumer, leave: Callable[[TopicPartition], bool]
+) -> dict[TopicPartition, int | None]:
+    """Seek every assigned partition to its committed offset, and one with none (or 0)
+    to its beginning, except those ``leave`` names; returns the committed offsets."""
+    committed = await consumer.seek_to_committed()
+    fresh = [tp for tp, offset in committed.items() if not offset and not leave(tp)]
+    if fresh:
+        await consumer.seek_to_beginning(*fresh)
+    return committed
+
+
+def _fresh_partitions_from_the_beginning(
+    _original: Callable[..., Awaitable[Any]],
+) -> Callable[..., Awaitable[Any]]:
+    async def seek_to_committed(self: AIOKafkaConsumerThread) -> Any:
+        changelogs = self.app.tables.changelog_topics
+        return await self.call_thread(
+            seek_to_committed_or_beginning,
+            self._ensure_consumer(),
+            lambda tp: tp.topic in changelogs,
+        )
+
+    return seek_to_committed
+
+
 def _in_transaction(producer: Any) -> bool:
     return producer is not None and producer._txn_manager.is_in_transaction()
 
@@ -444,3 +486,4 @@ def install() -> None:
     patch_once(TransactionManager, "on_rebalance", _stop_producers_of_partitions_not_owned)
     patch_once(Consumer, "wait_empty", _bounded_wait_then_hold_the_fence)
     patch_once(faust.App, "_on_partitions_assigned", _release_the_fence_when_assigned)
+    patch_once(AIOKafkaConsumerThread, "seek_to_committed", _fresh_partitions_from_the_beginning)

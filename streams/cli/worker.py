@@ -82,10 +82,25 @@ def _embedded_clickhouse_owner(settings: Settings) -> str | None:
     )
 
 
+def _own_embedded_clickhouse(settings: Settings) -> None:
+    """Take the embedded ClickHouse directory before the worker answers HTTP: from then on
+    every reader (``orderflow analytics``, ``verify``, the tests) finds this process as its
+    owner and asks it, instead of opening the directory itself in the moment before the
+    projections' first write, which would lock the projections out."""
+    from sinks.clickhouse_client import ClickHouseError, connect_clickhouse
+
+    try:
+        connect_clickhouse(settings, owner_url=settings.web_url)
+    except ClickHouseError as exc:
+        fail(f"{exc}. Run one projections process per embedded ClickHouse directory")
+
+
 def run_faust_worker(loglevel: str) -> None:
     """The Faust worker of ``streams.app`` in this process."""
     from streams.app import app, settings  # imported late: building the app reads settings
 
+    if settings.runs("projections") and settings.uses_embedded_clickhouse:
+        _own_embedded_clickhouse(settings)
     # Table changelogs exist before the first rebalance (see create_changelog_topics).
     create_changelog_topics(
         settings,
