@@ -5,9 +5,13 @@ per-message machinery.
 serializer registry for the (raw) key and value, looks the producer up through
 ``maybe_start_producer``, calls the sensors before and after, and goes through
 ``TransactionManager.send`` (``faust_fixes`` fix 4) and Faust's ``Producer.send`` (which
-also fires the ``on_produce_message`` signal) before it reaches aiokafka. ``send_encoded``
-makes the same choice of partition and transaction and calls the aiokafka producer
-directly:
+also fires the ``on_produce_message`` signal) before it reaches aiokafka; and it yields to
+the event loop three times per record (``app.maybe_start_producer`` is a mode
+``@stampede``, which awaits ``asyncio.sleep(0)``), so aiokafka's sender ships a produce
+request after nearly every record. ``send_encoded`` makes the same choice of partition
+and transaction and calls the aiokafka producer directly, without yielding (unless
+aiokafka.s buffer is full): a batch's
+records leave in a few produce requests. It:
 
 - under ``exactly_once``, in the transaction fix 4 picks: a topic this process consumes
   goes to the partition the consumer's partitioner gives the key and into that
