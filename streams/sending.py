@@ -10,8 +10,7 @@ the event loop three times per record (``app.maybe_start_producer`` is a mode
 ``@stampede``, which awaits ``asyncio.sleep(0)``), so aiokafka's sender ships a produce
 request after nearly every record. ``send_encoded`` makes the same choice of partition
 and transaction and calls the aiokafka producer directly, without yielding (unless
-aiokafka.s buffer is full): a batch's
-records leave in a few produce requests. It:
+aiokafka's buffer is full): a batch's records leave in a few produce requests. It:
 
 - under ``exactly_once``, in the transaction fix 4 picks: a topic this process consumes
   goes to the partition the consumer's partitioner gives the key and into that
