@@ -1,5 +1,5 @@
 # The orderflow image: the `orderflow` CLI (worker, topics, demo, ...) on Python 3.11.
-# Used by docker-compose.yml for the `topics` and `worker` services.
+# Used by docker-compose.yml for the `topics`, `schemas` and `worker` services.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

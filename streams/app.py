@@ -20,7 +20,6 @@ from processors.orders.agent import build_order_agent
 from processors.projections.agents import build_projection_agents
 from streams import faust_topic, logs
 from streams import topics as specs
-from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
 from streams.faust_fixes import Batching
 from streams.faust_fixes import install as install_faust_fixes
@@ -28,7 +27,7 @@ from streams.kafka_clients import faust_broker_config
 from streams.local_state import discard_unclean_state, mark_clean_shutdown
 from streams.ops_web import register_ops_views
 from streams.saga_app import SagaWiring
-from streams.schema_store import SchemaStore
+from streams.schema_registry import SchemasUnregistered, ensure_registered, registry_codec
 from streams.settings import Settings
 from streams.table_help import TABLE_HELP
 from streams.web import register_views
@@ -41,7 +40,8 @@ class Worker(faust.Worker):
     """Faust's worker, with repeated log records rate-limited (``streams.logs``): Faust
     replaces the root logger's handlers when it starts, so the filter goes on after.
     It creates the topics it needs first (``streams.worker_topics``), also when started
-    as ``faust -A streams.app worker``.
+    as ``faust -A streams.app worker``, and with a schema registry it refuses to start
+    before the schemas it writes are registered (their ids are then known).
     (Named like Faust's own: the name is in every line it logs, ``[^Worker]``.)"""
 
     repeats: logs.RepeatFilter | None = None
@@ -54,7 +54,8 @@ class Worker(faust.Worker):
         # Before any subscription: Faust itself creates only the changelogs.
         try:
             await asyncio.to_thread(ensure_worker_topics, settings, app)
-        except TopicsUnavailable as exc:
+            await asyncio.to_thread(ensure_registered, codec)
+        except (TopicsUnavailable, SchemasUnregistered) as exc:
             print(f"error: {exc}", file=sys.stderr, flush=True)
             raise SystemExit(1) from None
         await super().on_first_start()
@@ -66,7 +67,7 @@ class Worker(faust.Worker):
 
 
 settings = Settings.from_env()
-codec = AvroCodec(SchemaStore.load())
+codec = registry_codec(settings)
 batching = Batching(settings.decide_batch_size, settings.decide_batch_seconds)
 # A worker running only some agents (ORDERFLOW_AGENTS) is an app of its own.
 faust_dir = settings.data_dir / "faust" / settings.worker_app_id

@@ -46,13 +46,19 @@ message's own partition. ``tests/e2e/test_aggregate_batch_crash.py`` kills a wor
 middle of a batch.
 
 4. Sends outside the transaction under ``exactly_once``. Faust picks a send's transaction
-by the destination partition, found in the *consumer's* metadata; for a topic the process
-does not consume there is none, and the send goes through the plain producer: committed at
+by the *destination* partition, found in the consumer's metadata. For a topic the process
+does not know there is none, and the send goes through the plain producer: committed at
 once, even if the transaction that consumed its source aborts. That made command results
 (and, in a process running only the aggregate, its events) survive a crash whose batch was
-then decided again: two outcomes for one command, seen in the batch crash test. The fix
-sends to such a topic in the transaction of the message being handled (its source
-partition's), so every output of a message commits with its offset.
+then decided again: two outcomes for one command, seen in the batch crash test. For a
+topic it knows, the destination is the key's partition, which is the source's only when
+the message was itself written by key with the same partitioner: a command written by
+librdkafka's default partitioner (crc32, not murmur2) had its event sent in another
+partition's transaction, committed only when that partition next committed, apart from
+the command's offset (seen in the Confluent interop test). The fix sends every output of
+the message being handled in its *source* partition's transaction, whatever the topic, so
+every output of a message commits with its offset; outside stream iteration (a timer)
+sends go as Faust sends them. ``transaction_of_message_in_hand`` names that transaction.
 
 5. A survivor crashes when it takes over a dead worker's partitions under ``exactly_once``
 (faust-streaming/faust#323). On a rebalance Faust stops the transactional producers of the
@@ -321,8 +327,18 @@ def _fenced_commit(method: Callable[..., Awaitable[bool]]) -> Callable[..., Awai
     return wrapper
 
 
-def _unconsumed_topics_join_the_source_transaction(
-    _original: Callable[..., Awaitable[Any]],
+def transaction_of_message_in_hand(app: faust.App) -> str | None:
+    """The transactional id of the partition the message in hand came from (the one its
+    offset commits in); None outside stream iteration."""
+    event = current_event()
+    if event is None:
+        return None
+    message = event.message
+    return f"{app.conf.id}-{app.assignor.group_for_topic(message.topic)}-{message.partition}"
+
+
+def _outputs_join_the_source_transaction(
+    original: Callable[..., Awaitable[Any]],
 ) -> Callable[..., Awaitable[Any]]:
     async def send(
         self: TransactionManager,
@@ -335,19 +351,14 @@ def _unconsumed_topics_join_the_source_transaction(
         *,
         transactional_id: str | None = None,
     ) -> Any:
-        app = self.app
-        consumed = self.consumer.key_partition(topic, key, partition)
-        if consumed is not None:  # a topic this process consumes: as Faust does
-            source_topic, source_partition, partition = topic, consumed, consumed
-        elif (event := current_event()) is not None:  # any other: the message in hand's
-            source_topic, source_partition = event.message.topic, event.message.partition
-        else:  # outside stream iteration (a timer): no transaction to join, as in Faust
-            return await self.producer.send(topic, key, value, partition, timestamp, headers)
-        group = app.assignor.group_for_topic(source_topic)
+        source = transaction_of_message_in_hand(self.app)
+        if source is None:  # outside stream iteration (a timer): as Faust does
+            return await original(self, topic, key, value, partition, timestamp, headers)
+        if partition is None:  # as Faust picks it: the key's, for a topic the process knows
+            partition = self.consumer.key_partition(topic, key, None)
         return await self.producer.send(
-            topic, key, value, partition, timestamp, headers,
-            transactional_id=f"{app.conf.id}-{group}-{source_partition}",
-        )  # fmt: skip
+            topic, key, value, partition, timestamp, headers, transactional_id=source
+        )
 
     return send
 
@@ -429,7 +440,7 @@ def install() -> None:
     # The whole commit, from choosing the acknowledged offsets on: a batch acknowledged
     # while the commit waited at the fence commits with its outputs, not one later.
     patch_once(Consumer, "force_commit", _fenced_commit)
-    patch_once(TransactionManager, "send", _unconsumed_topics_join_the_source_transaction)
+    patch_once(TransactionManager, "send", _outputs_join_the_source_transaction)
     patch_once(TransactionManager, "on_rebalance", _stop_producers_of_partitions_not_owned)
     patch_once(Consumer, "wait_empty", _bounded_wait_then_hold_the_fence)
     patch_once(faust.App, "_on_partitions_assigned", _release_the_fence_when_assigned)

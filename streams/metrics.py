@@ -34,7 +34,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 COMMANDS = Counter(
     "orderflow_commands",
     "Commands the order aggregate answered, by result (accepted, rejected, duplicate: a "
-    "repeated command id answered with its first outcome) and rejection reason code.",
+    "repeated command id answered with its first outcome; forwarded: written to another "
+    "partition than its key's, sent on to that one) and rejection reason code.",
     ["result", "reason"],
 )
 EVENTS_WRITTEN = Counter(

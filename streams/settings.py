@@ -100,6 +100,9 @@ class Settings:
     kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
     redis_url: str = DEFAULT_REDIS
     clickhouse_url: str = ""
+    # SCHEMA_REGISTRY_URL: a Confluent-compatible schema registry; set, values are written
+    # in Confluent's wire format (streams/schema_registry.py). Both framings are read.
+    schema_registry_url: str = ""
     data_dir: Path = field(default_factory=_default_data_dir)
     namespace: str = ""
     web_port: int = 6066
@@ -156,11 +159,18 @@ class Settings:
             raise SettingsError(
                 f"ORDERFLOW_NAMESPACE may hold letters, digits, '_' and '-', got {namespace!r}"
             )
+        registry_url = env.get("SCHEMA_REGISTRY_URL") or ""
+        if registry_url and not registry_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                "SCHEMA_REGISTRY_URL must be an http:// or https:// URL, got "
+                f"{redact.redact_url(registry_url)!r}"
+            )
         settings = cls(
             kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or DEFAULT_KAFKA,
             kafka_security=_kafka_security(env),
             redis_url=env.get("REDIS_URL") or DEFAULT_REDIS,
             clickhouse_url=env.get("CLICKHOUSE_URL") or f"chdb://{data_dir / 'clickhouse'}",
+            schema_registry_url=registry_url,
             data_dir=data_dir,
             namespace=namespace,
             web_port=_env_int(env, "ORDERFLOW_WEB_PORT", 6066),
@@ -188,11 +198,12 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Passwords held by the settings: the Kafka SASL and key passwords and those in
-        REDIS_URL and CLICKHOUSE_URL."""
+        REDIS_URL, CLICKHOUSE_URL and SCHEMA_REGISTRY_URL."""
         return (
             *self.kafka_security.secrets,
             *redact.url_secrets(self.redis_url),
             *redact.url_secrets(self.clickhouse_url),
+            *redact.url_secrets(self.schema_registry_url),
         )
 
     # Names derived from the namespace -------------------------------------------------

@@ -17,7 +17,13 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.admin import KafkaUnavailable
-from streams.codec import HEADER_LEN, MARKER, AvroCodec, DecodeError
+from streams.codec import (
+    CONFLUENT_HEADER_LEN,
+    MARKER,
+    AvroCodec,
+    DecodeError,
+    is_confluent_framed,
+)
 from streams.eventlog import open_consumer, records_until
 from streams.settings import Settings
 from streams.timeparse import from_millis
@@ -71,19 +77,22 @@ def decode_value(codec: AvroCodec, raw: bytes | None) -> dict[str, Any]:
     try:
         message = codec.decode(raw)
     except DecodeError as exc:
-        if raw[:2] != MARKER:
+        if raw[:2] != MARKER and not is_confluent_framed(raw):
             try:
                 return {"encoding": "json", "value": json.loads(raw)}
             except ValueError:
                 pass
         return {"error": str(exc), "length": len(raw), "hex": raw[:HEX_BYTES].hex()}
-    writer = codec.store.by_fingerprint(bytes(raw[2:HEADER_LEN]))
-    return {
+    writer = codec.writer(raw)
+    decoded = {
         "encoding": "avro",
         "schema": message.name,
         "version": writer.version if writer else None,
         "value": message.body,
     }
+    if is_confluent_framed(raw):  # Confluent's wire format: the registry's id too
+        decoded["schema_id"] = int.from_bytes(raw[1:CONFLUENT_HEADER_LEN], "big")
+    return decoded
 
 
 def describe(record, codec: AvroCodec) -> dict[str, Any]:

@@ -62,6 +62,23 @@ def build_order_agent(
 
     Changed = dict[str, tuple[Order, faust.EventT]]  # order id -> new state, its last command
 
+    async def forwarded_home(event: faust.EventT) -> bool:
+        """Send a command written to another partition than its key's to its key's, as it
+        is, and say so: an order's state lives in one partition, the one its key hashes to
+        with Kafka's default partitioner (murmur2). Producers with another partitioner
+        (librdkafka's default is crc32) would otherwise split an order between partitions,
+        and so between workers. The copy goes in this message's transaction."""
+        message = event.message
+        if message.key is None:
+            return False  # no home: decided where it is (the domain needs no key)
+        home = app.consumer.key_partition(message.topic, message.key, None)
+        if home is None or home == message.partition:
+            return False
+        await commands.send(
+            key=message.key, value=message.value, partition=home, headers=message.headers
+        )
+        return True
+
     def encoded(decision: Decision) -> list[tuple[faust.TopicT, bytes, bytes]]:
         """Every output of ``decision`` as (topic, key, value), encoded before any is
         sent: an outcome that cannot be encoded is never half sent."""
@@ -72,6 +89,9 @@ def build_order_agent(
         return [(t, m["order_id"].encode(), codec.encode(m)) for t, m in outputs]
 
     async def apply_one(event: faust.EventT, changed: Changed, tally: Tally) -> None:
+        if await forwarded_home(event):
+            tally.commands[("forwarded", "")] += 1
+            return
         command = await dead_letters.decode(event, codec)
         if command is None:
             return

@@ -9,9 +9,8 @@ from streams.admin import KafkaUnavailable, create_topics
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail
 from streams.cli.params import Seconds
-from streams.codec import AvroCodec
 from streams.demo import answering, run_demo, summary_dict
-from streams.schema_store import SchemaStore
+from streams.schema_registry import registry_codec
 from streams.settings import Settings
 
 
@@ -43,7 +42,7 @@ def demo(settings: Settings, orders: int, timeout: float, as_json: bool) -> None
             f"another process already answers on {settings.web_url} ({occupant}); the demo "
             "runs a worker of its own: stop that one, or set ORDERFLOW_WEB_PORT to a free port"
         )
-    codec = AvroCodec(SchemaStore.load())
+    codec = registry_codec(settings)
     with tqdm(total=orders, desc="orders done", unit="order", disable=as_json) as bar:
         started = False
 

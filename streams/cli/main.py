@@ -8,6 +8,7 @@ import sys
 import click
 
 from streams import logs
+from streams.schema_registry import RegistryRefused, RegistryUnavailable
 from streams.settings import Settings, SettingsError
 
 
@@ -82,6 +83,10 @@ def main() -> None:
     except click.ClickException as exc:
         click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
+    except (RegistryUnavailable, RegistryRefused) as exc:
+        # SCHEMA_REGISTRY_URL is set and the registry is down, or refuses: one line.
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     except (click.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
         sys.exit(130)

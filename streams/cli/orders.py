@@ -17,7 +17,7 @@ from streams.cli.params import Seconds, Time
 from streams.client import CommandClient, new_command
 from streams.codec import AvroCodec
 from streams.eventlog import latest_snapshot, read_order_events
-from streams.schema_store import SchemaStore
+from streams.schema_registry import registry_codec
 from streams.settings import Settings
 from streams.timeparse import TimeParseError, from_millis, parse_time, to_millis
 
@@ -110,7 +110,7 @@ def _currency(ctx, param, value: str) -> str:
 
 
 def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -> None:
-    codec = AvroCodec(SchemaStore.load())
+    codec = registry_codec(settings)
     try:
         client = CommandClient(settings, codec)
     except KafkaUnavailable as exc:
@@ -232,7 +232,7 @@ orders.command("deliver")(_lifecycle("DeliverOrder", "Mark a shipped order deliv
 
 def _history(settings: Settings, order_id: str, codec: AvroCodec | None = None):
     try:
-        return read_order_events(settings, codec or AvroCodec(SchemaStore.load()), order_id)
+        return read_order_events(settings, codec or registry_codec(settings), order_id)
     except KafkaUnavailable as exc:
         fail(str(exc))
 
@@ -268,7 +268,7 @@ def history(settings: Settings, order_id: str, as_json: bool) -> None:
 def _fold_state(settings: Settings, order_id: str, cutoff):
     """The order folded from the log: latest snapshot + later events, or (as of a past
     time) every event up to it. Never read from the aggregate's mutable table."""
-    codec = AvroCodec(SchemaStore.load())
+    codec = registry_codec(settings)
     events = _history(settings, order_id, codec)
     if cutoff is not None:
         events = [e for e in events if e.message["occurred_at"] <= to_millis(cutoff)]

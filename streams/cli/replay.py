@@ -18,14 +18,13 @@ from sinks.clickhouse_client import ClickHouseError, connect_clickhouse, read_ow
 from streams.admin import KafkaUnavailable
 from streams.cli.needs import require_kafka
 from streams.cli.output import emit_json, fail, table, usage
-from streams.codec import AvroCodec
 from streams.consumer_groups import active_members
 from streams.redact import redact_url
 from streams.replay.plan import PlanError, covers_whole_log, make_plan, resolve_topics
 from streams.replay.reader import open_replay_consumer
 from streams.replay.run import Replay, Summary, timed
 from streams.replay.shadow import ClickHouseTarget, RedisTarget
-from streams.schema_store import SchemaStore
+from streams.schema_registry import registry_codec
 from streams.settings import Settings
 from streams.timeparse import TimeParseError, parse_time, to_millis
 from streams.topics import PROJECTED_TOPICS
@@ -160,7 +159,7 @@ def _run(settings, consumer, topics, from_ms, to_ms, to, projections, dry_run, a
     summary = Summary(mode, list(projections), partitions=[r.to_dict() for r in ranges])
     total = sum(r.records for r in ranges) if mode == "rebuild" else None
     bar = tqdm(total=total, unit="rec", unit_scale=True, file=sys.stderr, disable=None)
-    job = Replay(settings, consumer, AvroCodec(SchemaStore.load()), targets, batch_size, bar.update)
+    job = Replay(settings, consumer, registry_codec(settings), targets, batch_size, bar.update)
     try:
         if mode == "rebuild":
             timed(lambda: job.rebuild(ranges, summary), summary)

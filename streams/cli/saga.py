@@ -19,9 +19,8 @@ from streams.admin import KafkaUnavailable
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table, when
 from streams.client import CommandClient, now_ms
-from streams.codec import AvroCodec
 from streams.messages import Message
-from streams.schema_store import SchemaStore
+from streams.schema_registry import registry_codec
 from streams.settings import Settings
 from streams.topics import SAGA_TICKS
 
@@ -130,7 +129,7 @@ def resume(settings: Settings, order_id: str, note: str, wait: float, as_json: b
          "requested_at": now_ms()},
     )  # fmt: skip
     try:
-        client = CommandClient(settings, AvroCodec(SchemaStore.load()))
+        client = CommandClient(settings, registry_codec(settings))
     except KafkaUnavailable as exc:
         fail(str(exc))
     try:

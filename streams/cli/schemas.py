@@ -1,4 +1,5 @@
-"""``orderflow schemas``: list and show the Avro records, and check their evolution policy.
+"""``orderflow schemas``: list and show the Avro records, check their evolution policy, and
+publish them to a Confluent-compatible schema registry.
 
 The compatibility gate runs offline, with Apache avro's ``ReaderWriterCompatibilityChecker``:
 for each record, every version is checked against earlier ones as ``compatibility.json`` says
@@ -18,8 +19,17 @@ import avro.compatibility as avro_compat
 import avro.schema
 import click
 
-from streams.cli.output import table
+from streams import redact
+from streams.cli.output import emit_json, fail, table, usage
+from streams.schema_registry import (
+    RegistryRefused,
+    RegistryUnavailable,
+    SchemaRegistryClient,
+    schema_text,
+    subject_name,
+)
 from streams.schema_store import SchemaStore, SchemaStoreError, SchemaVersion
+from streams.settings import Settings
 
 REASONS = {
     "reader_field_missing_default_value": "the reader has a field without a default "
@@ -153,7 +163,7 @@ _DIR_KEY = "orderflow.schemas_dir"
 )
 @click.pass_context
 def schemas(ctx: click.Context, schemas_dir: str | None) -> None:
-    """The Avro records: list, show, and check schema evolution."""
+    """The Avro records: list, show, check schema evolution, register them."""
     ctx.meta[_DIR_KEY] = schemas_dir
 
 
@@ -225,3 +235,63 @@ def check(as_json: bool) -> None:
         raise SystemExit(1)
     if not as_json:
         click.echo(summary + "compatible under their policies")
+
+
+def register_store(client: SchemaRegistryClient, store: SchemaStore) -> list[dict[str, Any]]:
+    """Register every version of every record, oldest first, each record under its own
+    subject (its full name) with its compatibility policy; one row per version."""
+    rows = []
+    for name in store.names():
+        for sv in store.versions(name):
+            subject = subject_name(sv)
+            schema_id = client.register(subject, schema_text(sv))
+            if sv.version == 1:  # the subject exists now (Apicurio wants that)
+                client.set_compatibility(subject, store.policy(name))
+            rows.append(
+                {
+                    "subject": subject,
+                    "record": name,
+                    "version": sv.version,
+                    "id": schema_id,
+                    "fingerprint": sv.fingerprint_hex,
+                    "compatibility": store.policy(name),
+                }
+            )
+    return rows
+
+
+@schemas.command()
+@click.option(
+    "--registry-url",
+    metavar="URL",
+    help="The registry's Confluent API (default: SCHEMA_REGISTRY_URL), e.g. "
+    "http://127.0.0.1:18081/apis/ccompat/v7 for `orderflow stack up --registry`.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The registered versions as JSON.")
+@click.pass_obj
+def register(settings: Settings, registry_url: str | None, as_json: bool) -> None:
+    """Publish every version of every record to a Confluent-compatible schema registry.
+
+    One subject per record, named by its full name (RecordNameStrategy), with its
+    compatibility policy from compatibility.json; versions oldest first. Registering again
+    changes nothing. Exit 1 when the registry refuses a schema or does not answer.
+    """
+    url = registry_url or settings.schema_registry_url
+    if not url:
+        usage("no registry: set SCHEMA_REGISTRY_URL or pass --registry-url", "--registry-url")
+    redact.remember(redact.url_secrets(url))
+    try:
+        client = SchemaRegistryClient(url)
+    except ValueError as exc:
+        usage(str(exc), "--registry-url")
+    store = _open_store()
+    try:
+        rows = register_store(client, store)
+    except (RegistryUnavailable, RegistryRefused) as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        emit_json({"registry": client.shown, "registered": rows})
+        return
+    click.echo(table(rows, ["subject", "version", "id", "compatibility"]))
+    click.echo(f"{len(rows)} versions of {len(store.names())} records registered at {client.shown}")

@@ -1,4 +1,4 @@
-"""``orderflow stack up|down|status``: the local Kafka, Redis and ClickHouse."""
+"""``orderflow stack up|down|status``: the local Kafka, Redis, ClickHouse and schema registry."""
 
 from __future__ import annotations
 
@@ -19,15 +19,21 @@ def _fail(exc: local_stack.StackError) -> None:
 
 @click.group()
 def stack() -> None:
-    """Run Kafka, Redis and ClickHouse locally, without Docker."""
+    """Run Kafka, Redis, ClickHouse (and a schema registry) locally, without Docker."""
 
 
 @stack.command()
+@click.option(
+    "--registry",
+    is_flag=True,
+    help="Also start a schema registry (Apicurio, Confluent API) at SCHEMA_REGISTRY_URL "
+    "(default http://127.0.0.1:18081/apis/ccompat/v7); implied when that is set.",
+)
 @click.pass_obj
-def up(settings: Settings) -> None:
-    """Start what is not running; exit 0 only when all three services are up."""
+def up(settings: Settings, registry: bool) -> None:
+    """Start what is not running; exit 0 only when every service is up."""
     try:
-        local_stack.up(settings, echo=click.echo)
+        local_stack.up(settings, echo=click.echo, registry=registry)
     except local_stack.StackError as exc:
         _fail(exc)
 

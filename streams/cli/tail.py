@@ -10,8 +10,7 @@ from streams.admin import KafkaUnavailable
 from streams.cli.needs import needs_kafka
 from streams.cli.output import fail
 from streams.cli.params import Time
-from streams.codec import AvroCodec
-from streams.schema_store import SchemaStore
+from streams.schema_registry import registry_codec
 from streams.settings import Settings
 from streams.tail import Where, human, tail
 from streams.timeparse import TimeParseError, parse_time, to_millis
@@ -67,7 +66,7 @@ def tail_command(
     its first bytes in hex and the decode error.
     """
     where = _where(from_, follow)
-    codec = AvroCodec(SchemaStore.load())
+    codec = registry_codec(settings)
     shown = 0
     try:
         for record in tail(settings, codec, topic, where, key=key, follow=follow):

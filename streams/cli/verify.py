@@ -16,7 +16,7 @@ from streams.codec import AvroCodec
 from streams.eventlog import LoggedEvent, partition_for, read_all_events
 from streams.messages import Message
 from streams.readside import ReadSideError, read_analytics
-from streams.schema_store import SchemaStore
+from streams.schema_registry import registry_codec
 from streams.settings import Settings
 from streams.verify import (
     FoldedLog,
@@ -126,7 +126,7 @@ def _beyond_retention(sides: WriteSideLog, first_kept: dict[int, int]):
 def verify(settings: Settings, as_json: bool, read_side_only: bool) -> None:
     """Fold the event log and compare it with Redis and ClickHouse, and with the accepted
     command results; exit 1 on drift or a write-side mismatch."""
-    codec = AvroCodec(SchemaStore.load())
+    codec = registry_codec(settings)
     try:
         if read_side_only:
             log = fold_log(e.message for e in read_all_events(settings, codec))

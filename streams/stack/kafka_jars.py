@@ -51,6 +51,23 @@ def mvn_command(mvn: str, version: str, libs: Path, pom: Path = POM) -> list[str
     ]
 
 
+def run_mvn(argv: list[str], log_path: Path) -> bool:
+    """Run mvn with its output in ``log_path`` (replaced); whether it succeeded in time."""
+    with open(log_path, "wb") as log:
+        try:
+            result = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=MVN_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return False
+    return result.returncode == 0
+
+
 def ensure_tool_jars(cache_dir: Path, version: str, echo: Callable[[str], None]) -> Path:
     """The directory of Kafka's command line tools (and their deps), fetched on first use
     into a directory of their own: never into the libs a running broker has open."""
@@ -81,19 +98,7 @@ def ensure_jars(
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / ("mvn-tools.log" if tools else "mvn.log")
     echo(f"kafka: fetching Kafka {version} jars with mvn into {libs} (first run only)...")
-    with open(log_path, "wb") as log:
-        try:
-            result = subprocess.run(
-                mvn_command(mvn, version, libs, TOOLS_POM if tools else POM),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=MVN_TIMEOUT_S,
-                check=False,
-            )
-            failed = result.returncode != 0
-        except subprocess.TimeoutExpired:
-            failed = True
+    failed = not run_mvn(mvn_command(mvn, version, libs, TOOLS_POM if tools else POM), log_path)
     if failed or not any(libs.glob("kafka-tools-*.jar" if tools else "kafka_2.13-*.jar")):
         raise blocked(
             f"mvn could not fetch the Kafka {version} jars from Maven Central; read {log_path}",

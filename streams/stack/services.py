@@ -1,4 +1,5 @@
-"""``stack up``, ``down`` and ``status`` across Kafka, Redis and ClickHouse."""
+"""``stack up``, ``down`` and ``status`` across Kafka, Redis, ClickHouse and, when asked for,
+the schema registry."""
 
 from __future__ import annotations
 
@@ -12,22 +13,35 @@ from streams.stack.errors import StackError
 from streams.stack.kafka import LocalKafka
 from streams.stack.process import exclusive
 from streams.stack.redis import LocalRedis
+from streams.stack.registry import LocalRegistry
 from streams.stack.server import LocalServer
 
 Echo = Callable[[str], None]
 
 
-def _servers(settings: Settings, echo: Echo) -> list[LocalServer]:
+def _servers(settings: Settings, echo: Echo, registry: bool = False) -> list[LocalServer]:
     # Redis first: it is up in a fraction of a second while Kafka takes several.
-    return [LocalRedis(settings, echo), LocalKafka(settings, echo)]
+    servers: list[LocalServer] = [LocalRedis(settings, echo), LocalKafka(settings, echo)]
+    if registry:
+        servers.append(LocalRegistry(settings, echo))
+    return servers
+
+
+def wants_registry(settings: Settings) -> bool:
+    """Whether the registry is part of the stack without being asked for: when the
+    settings name one (the pipeline then needs it) or a local one is running."""
+    return bool(settings.schema_registry_url) or (
+        LocalRegistry(settings).pidfile.running_pid() is not None
+    )
 
 
 def _lock_path(settings: Settings) -> Path:
     return settings.data_dir / "stack.lock"
 
 
-def up(settings: Settings, echo: Echo = print) -> None:
-    """Bring every service up, printing one line per service through ``echo``.
+def up(settings: Settings, echo: Echo = print, registry: bool = False) -> None:
+    """Bring every service up, printing one line per service through ``echo``; the schema
+    registry too with ``registry`` or when ``SCHEMA_REGISTRY_URL`` is set.
 
     A failing service does not stop the others (a user may point KAFKA_BOOTSTRAP_SERVERS
     elsewhere and still want the local Redis); raises ``StackError`` with one line per
@@ -35,7 +49,8 @@ def up(settings: Settings, echo: Echo = print) -> None:
     """
     failures: list[str] = []
     steps: list[tuple[str, Callable[[], str]]] = [
-        (server.name, server.up) for server in _servers(settings, echo)
+        (server.name, server.up)
+        for server in _servers(settings, echo, registry or wants_registry(settings))
     ]
     steps.append(("clickhouse", lambda: clickhouse.up(settings)))
     with exclusive(_lock_path(settings)):
@@ -51,17 +66,21 @@ def up(settings: Settings, echo: Echo = print) -> None:
 def down(settings: Settings, echo: Echo = print) -> None:
     """Stop the servers orderflow started; external and embedded services are left alone."""
     with exclusive(_lock_path(settings)):
-        for server in reversed(_servers(settings, echo)):
+        for server in reversed(_servers(settings, echo, registry=True)):
             echo(f"{server.name}: {server.down()}")
     echo("clickhouse: embedded or external, nothing to stop")
 
 
 def status(settings: Settings) -> dict[str, dict[str, Any]]:
-    """``{"kafka": {...}, "redis": {...}, "clickhouse": {...}}``, each with ``up`` and
-    ``address`` plus ``managed``, ``pid``, ``log`` where known."""
-    servers = {server.name: server for server in _servers(settings, print)}
-    return {
+    """``{"kafka": {...}, "redis": {...}, "clickhouse": {...}}`` and ``"registry"`` when
+    it is part of the stack, each with ``up`` and ``address`` plus ``managed``, ``pid``,
+    ``log`` where known."""
+    servers = {server.name: server for server in _servers(settings, print, True)}
+    report = {
         "kafka": servers["kafka"].status().to_dict(),
         "redis": servers["redis"].status().to_dict(),
         "clickhouse": clickhouse.status(settings).to_dict(),
     }
+    if wants_registry(settings):
+        report["registry"] = servers["registry"].status().to_dict()
+    return report

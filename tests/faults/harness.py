@@ -210,6 +210,7 @@ class Audit:
     redis_orders: int
     verify: dict
     without_outcome: dict[str, str] = field(default_factory=dict)  # command id -> where
+    dead_letters: list[dict] = field(default_factory=list)  # (source, reason, key) of each
     logs: str = ""
 
 
@@ -241,11 +242,20 @@ def audit(pipeline: Pipeline, load: Load, timeout: float = 300) -> Audit:
         redis_orders=redis_queries.count_orders(store, pipeline.settings.redis_prefix),
         verify=report,
         without_outcome={c: load.landed(c) for c in load.sent if c not in results},
+        dead_letters=dead_letters(env),
         logs=pipeline.logs(),
     )
 
 
+def dead_letters(env: dict[str, str]) -> list[dict]:
+    """What the pipeline parked (a valid load parks nothing): source, reason and key."""
+    out = orderflow(env, "dead-letters", "list", "--json", "--limit", "50", timeout=120)
+    rows = json.loads(out.stdout)["dead_letters"]
+    return [{k: row[k] for k in ("source", "reason", "key")} for row in rows]
+
+
 def assert_nothing_lost(result: Audit) -> None:
+    assert result.dead_letters == [], result
     assert result.outcomes == result.sent, result
     assert result.accepted == result.sent, result  # every order in the load is valid
     assert result.log_orders == result.sent == result.redis_orders, result

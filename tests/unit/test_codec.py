@@ -167,7 +167,8 @@ def test_decode_inverts_encode(msg: Message) -> None:
     [
         (b"", "too short"),
         (b"\xc3\x01\x00\x01", "too short"),
-        (b"\x00\x01" + bytes(8) + b"\x02", "bad marker 0001"),
+        (b"\x01\x02" + bytes(8) + b"\x02", "bad marker 0102"),
+        (b"\x00\x01", "too short for the Confluent wire format"),
         (b"{}" + bytes(10), "bad marker 7b7d"),
     ],
 )
