@@ -12,11 +12,12 @@ request after nearly every record. ``send_encoded`` makes the same choice of par
 and transaction and calls the aiokafka producer directly, without yielding (unless
 aiokafka's buffer is full): a batch's records leave in a few produce requests. It:
 
-- under ``exactly_once``, in the transaction fix 4 picks: a topic this process consumes
-  goes to the partition the consumer's partitioner gives the key and into that
-  partition's transaction; any other topic into the transaction of the message in hand
-  (its *source* partition's, partition left to the producer's partitioner: the same
-  default partitioner); outside stream iteration (a timer) through the plain producer;
+- under ``exactly_once``, in the transaction fix 4 picks: inside stream iteration, the
+  transaction of the message in hand (its *source* partition's); the partition the
+  consumer's partitioner gives the key for a topic the process knows, else the
+  producer's own (the same default partitioner); outside stream iteration (a timer) as
+  Faust does: a consumed topic's partition and its transaction, any other the plain
+  producer;
 - otherwise through the plain producer, partition left to it, as Faust does.
 
 Its delivery (the broker's ack) goes to ``await_before_ack``: the batch being handled
@@ -63,14 +64,15 @@ class _Route:
         (None, None): the plain producer, its own partitioner."""
         if not self.transactional:
             return None, None
-        consumed = self.app.consumer.key_partition(topic, key, None)
-        if consumed is not None:  # a topic this process consumes: as Faust does
-            return consumed, self.transactional_id(topic, consumed)
+        # The key's partition for a topic the process knows (None: the producer's own).
+        partition = self.app.consumer.key_partition(topic, key, None)
         event = current_event()
-        if event is None:  # outside stream iteration: no transaction to join
+        if event is not None:  # in the transaction of the message in hand's partition
+            message = event.message
+            return partition, self.transactional_id(message.topic, message.partition)
+        if partition is None:  # outside stream iteration, as Faust does
             return None, None
-        message = event.message
-        return None, self.transactional_id(message.topic, message.partition)
+        return partition, self.transactional_id(topic, partition)
 
 
 def route(app: faust.App) -> _Route:

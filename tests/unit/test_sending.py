@@ -1,6 +1,6 @@
 """``streams.sending.send_encoded`` sends where Faust with ``faust_fixes`` fix 4 sends:
-the same partition and the same transaction (the source partition's for a topic the
-process does not consume), for every kind of send; and its delivery is awaited before
+the same partition and the same transaction (the source partition's, in a stream), for
+every kind of send; and its delivery is awaited before
 the batch in hand is acknowledged.
 
 Both paths run against the same fake app, consumer and producers: the fix's
@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import pytest
 from faust.exceptions import ProducerSendError
 from faust.streams import _current_event
+from faust.transport.consumer import TransactionManager
 
 from streams import faust_fixes, sending
 from streams.sending import send_encoded
@@ -85,12 +86,16 @@ class FaustDriver:
         return await aio.send(topic, value, key=key, partition=partition)
 
 
+# Faust's own ``TransactionManager.send`` (what fix 4 falls back to outside a stream).
+FAUST_SEND = getattr(TransactionManager.send, "__wrapped__", TransactionManager.send)
+
+
 async def via_faust(app: App, topic: str, key: bytes) -> None:
     """The path of ``topic.send``: Faust's ``TransactionManager.send`` as fix 4 patches it
     under exactly_once, the driver's plain producer otherwise."""
     if app.in_transaction:
         manager = SimpleNamespace(app=app, consumer=app.consumer, producer=FaustDriver(app))
-        fixed_send = faust_fixes._unconsumed_topics_join_the_source_transaction(None)
+        fixed_send = faust_fixes._outputs_join_the_source_transaction(FAUST_SEND)
         await fixed_send(manager, topic, key, b"v", None, None, None)
     else:
         await FaustDriver(app).send(topic, key, b"v", None, None, None)
@@ -125,11 +130,12 @@ SOURCE = Event("ns.orders.commands", 1)
 @pytest.mark.parametrize(
     ("transactional", "topic", "source", "expected"),
     [
-        # A consumed topic: the key's partition and that partition's transaction.
-        (True, "ns.orders.events", SOURCE, ("orderflow-x-1-3", 3)),
-        # A topic the process does not consume: the source partition's transaction.
+        # In a stream, the source partition's transaction; a consumed topic's partition is
+        # the key's, any other's left to the producer.
+        (True, "ns.orders.events", SOURCE, ("orderflow-x-0-1", 3)),
         (True, "ns.orders.command-results", SOURCE, ("orderflow-x-0-1", None)),
-        # ... and outside stream iteration, the plain producer.
+        # Outside stream iteration, as Faust: a consumed topic's partition and transaction,
+        # any other through the plain producer.
         (True, "ns.orders.command-results", None, ("plain", None)),
         (True, "ns.orders.events", None, ("orderflow-x-1-3", 3)),
         # at_least_once: always the plain producer, its own partitioner.
