@@ -1,6 +1,7 @@
 """Faust's own ceiling here: a pass-through agent as a real worker, against raw aiokafka.
 
     .venv/bin/python -m bench.faust_ceiling [--messages 100000] [--batch-size 500] [--json]
+        [--variants alo-each,alo-batch,eos-each,eos-batch,alo-fenced,alo-fenced-fast,...]
 
 Each Faust variant gets a topic pair of its own (``source``, ``sink``; 4 partitions), the
 two raw loops share one, all in a fresh namespace; every source is pre-filled with the same
@@ -90,6 +91,11 @@ class Variant:
 
 VARIANTS = tuple(
     Variant(g, m) for g in ("at_least_once", "exactly_once") for m in ("each", "batch")
+)
+# On request (``--variants``): orderflow's batch loop, faust_fixes installed, sending with
+# ``topic.send`` (fenced) or ``streams.sending.send_encoded`` (fenced-fast).
+SEND_PATH_VARIANTS = tuple(
+    Variant(g, m) for g in ("at_least_once", "exactly_once") for m in ("fenced", "fenced-fast")
 )
 
 
@@ -464,6 +470,12 @@ def main() -> None:
         "--loglevel", default="info", choices=["info", "warn"], help="the worker's -l (see above)"
     )
     parser.add_argument("--log-dir", type=Path, help="keep the worker logs here")
+    every = (*VARIANTS, *SEND_PATH_VARIANTS)
+    parser.add_argument(
+        "--variants",
+        default=",".join(v.slug for v in VARIANTS),
+        help=f"comma-separated, of {','.join(v.slug for v in every)}",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):  # never fall back to a default broker
@@ -476,6 +488,7 @@ def main() -> None:
         args.value_size,
         loglevel=args.loglevel,
         log_dir=args.log_dir,
+        variants=[v for v in every if v.slug in args.variants.split(",")],
     )
     rows = ceiling_rows(results)
     problems = {r.name: list(r.log_problems) for r in results if r.log_problems}

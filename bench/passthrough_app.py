@@ -9,8 +9,10 @@ Configured only from the environment (``bench.faust_ceiling.worker_env`` writes 
 ``stream.events()`` one send at a time | batch: ``stream.take_events(N, within=0.5)``),
 ``PASSTHROUGH_BATCH`` (N), ``PASSTHROUGH_PARTITIONS``, ``PASSTHROUGH_COMMIT_INTERVAL``,
 ``PASSTHROUGH_WEB_PORT``, ``PASSTHROUGH_DATADIR`` and ``KAFKA_BOOTSTRAP_SERVERS``. The rest
-is set as ``streams/app.py`` sets it. Nothing of orderflow is imported: no ``faust_fixes``,
-this is Faust alone. On its first message the agent logs ``FIRST_MESSAGE_AT <epoch s>``.
+is set as ``streams/app.py`` sets it. Nothing of orderflow is imported (no ``faust_fixes``,
+Faust alone) except in the modes ``fenced`` and ``fenced-fast`` (orderflow's batch loop,
+``topic.send`` or ``streams.sending.send_encoded``). On its first message the agent logs
+``FIRST_MESSAGE_AT <epoch s>``.
 """
 
 from __future__ import annotations
@@ -89,5 +91,32 @@ elif MODE == "batch":
             for event in batch:
                 await sink.send(key=event.key, value=event.value)
 
+elif MODE in ("fenced", "fenced-fast"):
+    # orderflow's own loop (``handle_in_batches`` with every fix installed), sending with
+    # ``topic.send`` (fenced) or ``streams.sending.send_encoded`` (fenced-fast): the two
+    # differ only in the send path.
+    from streams import faust_fixes
+    from streams.sending import send_encoded
+
+    faust_fixes.install()
+    sink_name = sink.get_topic_name()
+
+    first_batch = [True]
+
+    async def send_batch(batch) -> None:
+        if first_batch[0]:
+            first_batch[0] = False
+            _first_message()
+        for event in batch:
+            faust_fixes.make_current(event)
+            if MODE == "fenced":
+                await sink.send(key=event.key, value=event.value)
+            else:
+                await send_encoded(app, sink_name, event.key, event.value)
+
+    @app.agent(source)
+    async def passthrough(stream: faust.StreamT) -> None:
+        await faust_fixes.handle_in_batches(stream, send_batch, faust_fixes.Batching(BATCH, 0.5))
+
 else:
-    raise SystemExit(f"PASSTHROUGH_MODE must be 'each' or 'batch', got {MODE!r}")
+    raise SystemExit(f"PASSTHROUGH_MODE must be each, batch, fenced or fenced-fast, got {MODE!r}")

@@ -7,7 +7,8 @@ choreography mode the reactions and the observer), ``payment``, ``inventory``,
 
 How a message leaves, and why:
 - to a topic co-partitioned with the sender's source (same key, same partition count),
-  through ``topic.send``: under exactly-once it joins the source partition's
+  through ``streams.sending.send_encoded`` (Faust's choice of partition and transaction
+  without its per-message objects): under exactly-once it joins the source partition's
   transaction (Faust picks the transaction by the destination partition);
 - to ``inventory.commands`` (one partition), from the inventory agent (whose source is
   that one partition) and from the timer (outside any stream), through the plain,
@@ -40,6 +41,7 @@ from streams.deadletter import DeadLetters
 from streams.faust_fixes import DEFAULT_BATCHING, Batching, await_before_ack, unread_records
 from streams.messages import Message
 from streams.saga_web import register_saga_views
+from streams.sending import send_encoded
 from streams.settings import Settings
 from streams.table_help import TABLE_HELP
 
@@ -100,7 +102,7 @@ class SagaWiring:
             await self.send_plain(name, message, value)
             return
         key, value = self._encoded(message, value)
-        await self.topics[name].send(key=key, value=value)
+        await send_encoded(self.app, self.settings.topic(name), key, value)
 
     def reply_sender(self, events: specs.TopicSpec, plain: bool = False):
         async def send_reply(message: Message, value: bytes | None = None) -> None:
@@ -108,7 +110,7 @@ class SagaWiring:
                 await self.send_plain(events.name, message, value)
             else:
                 key, value = self._encoded(message, value)
-                await self.topics[events.name].send(key=key, value=value)
+                await send_encoded(self.app, self.settings.topic(events.name), key, value)
 
         return send_reply
 

@@ -16,6 +16,7 @@ from streams.codec import AvroCodec, EncodeError
 from streams.deadletter import ENCODE, NOT_APPLICABLE, DeadLetters
 from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_in_batches, make_current
 from streams.messages import Message
+from streams.sending import send_encoded
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ def build_order_agent(
     """Register ``apply_order_commands`` on ``app`` and return it."""
 
     async def send(topic: faust.TopicT, message: Message) -> None:
-        await topic.send(key=message["order_id"].encode(), value=codec.encode(message))
+        await send_encoded(app, topic.get_topic_name(), message["order_id"].encode(),
+                           codec.encode(message))  # fmt: skip
 
     Changed = dict[str, tuple[Order, faust.EventT]]  # order id -> new state, its last command
 
@@ -131,7 +133,7 @@ def build_order_agent(
                 await dead_letters.park(event, f"{reason}: {again}", kind=ENCODE)
                 return
         for topic, key, value in outputs:
-            await topic.send(key=key, value=value)
+            await send_encoded(app, topic.get_topic_name(), key, value)
         tally.decided(decision)
         if decision.events:
             changed[order_id] = (decision.state, event)
