@@ -153,6 +153,9 @@ def _evolve_step(saga: Saga, body: dict[str, Any]) -> Saga:
         # Entering compensation: fix the plan from what is known (or feared) to have happened.
         # (A resumed saga keeps the plan it was parked with.)
         saga = replace(saga, pending=saga.compensation_plan())
+    if outcome == "order_cancelled" and saga.status == COMPENSATING and saga.step is not None:
+        # A compensation step is in flight: it goes on, its reply or deadline moves the saga.
+        return replace(saga, reason=_first_cause(saga, state, body))
     if outcome == "sent":
         pending = saga.pending[1:] if saga.pending[:1] == (step,) else saga.pending
         return replace(

@@ -325,3 +325,29 @@ def test_a_parked_compensation_keeps_the_first_cause_not_the_last_timeout():
     assert run.saga.status == NEEDS_ATTENTION
     assert run.saga.reason == "too big"
     assert run.saga.timeline[-1]["reason"] == "release timed out after 3 attempts"
+
+
+def test_an_order_cancelled_while_a_compensation_is_in_flight_lets_it_finish():
+    """The customer cancels while the refund of a failed reservation is in flight: the
+    refund's reply still moves the saga on (it used to be ignored, the step and its
+    deadline cleared by the cancellation: the saga stayed compensating for ever)."""
+    run = Run()
+    happy_until(run, "reserve")
+    run.when(reply("InventoryReservationFailed", "reserve", reason="out of stock: SKU-1"))
+    assert run.sent()[-1] == "RefundPayment"
+    run.when(order_event("OrderCancelled", reason="changed my mind"))
+    assert (run.saga.step, run.saga.deadline_at) != (None, None)  # the refund still awaited
+    run.when(reply("PaymentRefunded", "refund"))
+    assert run.saga.status == COMPENSATED
+    assert "CancelOrder" not in run.sent()  # the order is cancelled already
+    assert run.saga.reason == "out of stock: SKU-1"  # the first cause stays the reason
+
+
+def test_a_deadline_of_the_compensation_in_flight_still_fires_after_a_cancellation():
+    run = Run()
+    happy_until(run, "reserve")
+    run.when(reply("InventoryReservationFailed", "reserve", reason="out of stock: SKU-1"))
+    run.when(order_event("OrderCancelled", reason="changed my mind"))
+    saga = run.saga
+    run.when(tick(saga, saga.deadline_at), now=saga.deadline_at)
+    assert run.sent()[-1] == "RefundPayment" and run.saga.attempt == 2  # retried
