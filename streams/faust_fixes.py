@@ -58,7 +58,7 @@ partition's transaction, committed only when that partition next committed, apar
 the command's offset (seen in the Confluent interop test). The fix sends every output of
 the message being handled in its *source* partition's transaction, whatever the topic, so
 every output of a message commits with its offset; outside stream iteration (a timer)
-sends go as Faust sends them. ``transaction_of_message_in_hand`` names that transaction.
+sends go as Faust sends them. ``route_of_send`` picks it (and ``streams.sending`` uses it too).
 
 5. A survivor crashes when it takes over a dead worker's partitions under ``exactly_once``
 (faust-streaming/faust#323). On a rebalance Faust stops the transactional producers of the
@@ -343,18 +343,29 @@ def _fenced_commit(method: Callable[..., Awaitable[bool]]) -> Callable[..., Awai
     return wrapper
 
 
-def transaction_of_message_in_hand(app: faust.App) -> str | None:
-    """The transactional id of the partition the message in hand came from (the one its
-    offset commits in); None outside stream iteration."""
+def route_of_send(
+    app: faust.App, topic: str, key: bytes | None, partition: int | None = None
+) -> tuple[int | None, str | None]:
+    """(partition, transactional id) of a send under ``exactly_once``: in a stream, the
+    transaction of the partition the message in hand came from (the one its offset commits
+    in); outside one (a timer), the destination partition's, as Faust does, or none (the
+    plain producer) for a topic the process does not know. The partition, unless given,
+    is the key's for a topic the process knows, else the producer's own choice (None)."""
+    if partition is None:
+        partition = app.consumer.key_partition(topic, key, None)
     event = current_event()
-    if event is None:
-        return None
-    message = event.message
-    return f"{app.conf.id}-{app.assignor.group_for_topic(message.topic)}-{message.partition}"
+    if event is not None:
+        source_topic, source_partition = event.message.topic, event.message.partition
+    elif partition is not None:
+        source_topic, source_partition = topic, partition
+    else:
+        return None, None
+    group = app.assignor.group_for_topic(source_topic)
+    return partition, f"{app.conf.id}-{group}-{source_partition}"
 
 
 def _outputs_join_the_source_transaction(
-    original: Callable[..., Awaitable[Any]],
+    _original: Callable[..., Awaitable[Any]],
 ) -> Callable[..., Awaitable[Any]]:
     async def send(
         self: TransactionManager,
@@ -367,13 +378,9 @@ def _outputs_join_the_source_transaction(
         *,
         transactional_id: str | None = None,
     ) -> Any:
-        source = transaction_of_message_in_hand(self.app)
-        if source is None:  # outside stream iteration (a timer): as Faust does
-            return await original(self, topic, key, value, partition, timestamp, headers)
-        if partition is None:  # as Faust picks it: the key's, for a topic the process knows
-            partition = self.consumer.key_partition(topic, key, None)
+        partition, transactional_id = route_of_send(self.app, topic, key, partition)
         return await self.producer.send(
-            topic, key, value, partition, timestamp, headers, transactional_id=source
+            topic, key, value, partition, timestamp, headers, transactional_id=transactional_id
         )
 
     return send

@@ -36,9 +36,8 @@ from typing import Any
 import faust
 from aiokafka.errors import KafkaError
 from faust.exceptions import ProducerSendError
-from faust.streams import current_event
 
-from streams.faust_fixes import await_before_ack
+from streams.faust_fixes import await_before_ack, route_of_send
 
 _ROUTES: weakref.WeakKeyDictionary[faust.App, _Route] = weakref.WeakKeyDictionary()
 
@@ -49,30 +48,14 @@ class _Route:
     def __init__(self, app: faust.App) -> None:
         self.app = app
         self.transactional = app.in_transaction
-        self.group_id = app.conf.id
         self.producer = app.producer  # Faust's aiokafka driver: the plain and txn producers
-        self._groups: dict[str, int] = {}
-
-    def transactional_id(self, source_topic: str, source_partition: int) -> str:
-        group = self._groups.get(source_topic)
-        if group is None:
-            group = self._groups[source_topic] = self.app.assignor.group_for_topic(source_topic)
-        return f"{self.group_id}-{group}-{source_partition}"
 
     def choose(self, topic: str, key: bytes | None) -> tuple[int | None, str | None]:
         """(partition, transactional id) of a send, as ``faust_fixes`` fix 4 picks them;
         (None, None): the plain producer, its own partitioner."""
         if not self.transactional:
             return None, None
-        # The key's partition for a topic the process knows (None: the producer's own).
-        partition = self.app.consumer.key_partition(topic, key, None)
-        event = current_event()
-        if event is not None:  # in the transaction of the message in hand's partition
-            message = event.message
-            return partition, self.transactional_id(message.topic, message.partition)
-        if partition is None:  # outside stream iteration, as Faust does
-            return None, None
-        return partition, self.transactional_id(topic, partition)
+        return route_of_send(self.app, topic, key)
 
 
 def route(app: faust.App) -> _Route:

@@ -75,11 +75,13 @@ def _embedded_clickhouse_owner(settings: Settings) -> str | None:
     owner = read_owner(settings)
     if owner is None:
         return None
-    busy = ClickHouseBusy(chdb_path(settings.clickhouse_url), owner)
-    return (
-        f"{busy}. Run one projections process per embedded ClickHouse directory; scale "
-        "out with `--role orders` and `--role saga`"
-    )
+    return f"{ClickHouseBusy(chdb_path(settings.clickhouse_url), owner)}. {_ONE_OWNER}"
+
+
+_ONE_OWNER = (
+    "Run one projections process per embedded ClickHouse directory; scale out with "
+    "`--role orders` and `--role saga`"
+)
 
 
 def _own_embedded_clickhouse(settings: Settings) -> None:
@@ -92,7 +94,7 @@ def _own_embedded_clickhouse(settings: Settings) -> None:
     try:
         connect_clickhouse(settings, owner_url=settings.web_url)
     except ClickHouseError as exc:
-        fail(f"{exc}. Run one projections process per embedded ClickHouse directory")
+        fail(f"{exc}. {_ONE_OWNER}")
 
 
 def run_faust_worker(loglevel: str) -> None:
