@@ -141,6 +141,17 @@ def exchange_tables(client: Client, database: str, other: str) -> None:
     client.command(f"EXCHANGE TABLES {pairs}")
 
 
+def schema_complete(client: Client, database: str) -> bool:
+    """Whether ``database`` holds every read-model table: a query in the moment between
+    ``CREATE DATABASE`` and its tables fails with UNKNOWN_TABLE, not UNKNOWN_DATABASE."""
+    found = client.query(
+        "SELECT count() FROM system.tables"
+        " WHERE database = {db:String} AND has({t:Array(String)}, name)",
+        parameters={"db": database, "t": list(TABLES)},
+    ).result_rows[0][0]
+    return found == len(TABLES)
+
+
 def database_exists(client: Client, database: str) -> bool:
     """Whether ``database`` exists (a repair needs a live model to repair)."""
     return bool(

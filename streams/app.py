@@ -86,6 +86,7 @@ app = faust.App(
     # Under exactly-once a transaction commits at each commit: this bounds how long the
     # aggregate's events stay invisible to read-committed readers (Faust's default 2.8 s).
     broker_commit_interval=settings.commit_interval,
+    producer_linger=settings.producer_linger_ms / 1000,
     # A worker that dies without leaving the group (kill -9) holds its partitions until
     # the session times out; Faust's 60 s default stalls every restart that long.
     broker_session_timeout=settings.session_timeout,

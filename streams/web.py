@@ -16,6 +16,7 @@ import redis
 
 from sinks import clickhouse_queries, clickhouse_saga_queries, redis_queries
 from sinks.clickhouse_client import ClickHouseError, connect_clickhouse
+from sinks.clickhouse_schema import schema_complete
 from streams import web_params as params
 from streams.settings import Settings
 from streams.web_params import json_page
@@ -94,14 +95,6 @@ def run_analytics(client, database: str, name: str, kwargs: dict[str, Any]) -> d
     return answer
 
 
-def database_exists(client, database: str) -> bool:
-    result = client.query(
-        "SELECT count() FROM system.databases WHERE name = {db:String}",
-        parameters={"db": database},
-    )
-    return bool(result.result_rows[0][0])
-
-
 def register_views(app: faust.App, settings: Settings) -> None:
     clients = ReadClients(settings)
     prefix, database = settings.redis_prefix, settings.clickhouse_database
@@ -148,7 +141,7 @@ def register_views(app: faust.App, settings: Settings) -> None:
             return web.json({"error": "ClickHouse unavailable", "detail": str(exc)}, status=503)
         if answer is None:
             return web.json(
-                {"error": f"the ClickHouse database {database} does not exist yet",
+                {"error": f"the ClickHouse read model {database} does not exist yet",
                  "detail": "the projections create it when they start; try again shortly"},
                 status=503,
             )  # fmt: skip
@@ -162,12 +155,13 @@ def user_page(store: redis.Redis, prefix: str, user_id: str, page: int, limit: i
 
 
 def read_model_answer(clients: ReadClients, database: str, name: str, kwargs: dict) -> dict | None:
-    """The analytics answer, or None while the database is not there: a query on it
-    would fail with ClickHouse's UNKNOWN_DATABASE, a 500 that reads like a bug."""
+    """The analytics answer, or None while the read model is not there yet (the database
+    or one of its tables): a query on it would fail with ClickHouse's UNKNOWN_DATABASE or
+    UNKNOWN_TABLE, a 500 that reads like a bug."""
     client = clients.clickhouse
     try:
         return run_analytics(client, database, name, kwargs)
     except Exception:
-        if not database_exists(client, database):
+        if not schema_complete(client, database):
             return None
         raise

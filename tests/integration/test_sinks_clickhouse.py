@@ -182,3 +182,21 @@ def test_a_resent_batch_is_recognised_by_its_offsets_not_its_bytes(
     project(redecoded, sink)
     sink.flush()
     assert raw_counts(clickhouse_client, db) == stored
+
+
+def test_analytics_on_a_half_created_read_model_answer_not_yet(clickhouse_client, settings):
+    """Between ``CREATE DATABASE`` and its tables a query fails with UNKNOWN_TABLE: the
+    HTTP view must say "not there yet" (503), not fail with a traceback (seen in the
+    pipeline bench's first seconds)."""
+    from sinks.clickhouse_schema import ensure_schema, schema_complete
+    from streams.web import ReadClients, read_model_answer
+
+    database = settings.clickhouse_database
+    clickhouse_client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    clients = ReadClients(settings)
+    clients.__dict__["clickhouse"] = clickhouse_client  # the test's connection (chdb: one)
+    assert not schema_complete(clickhouse_client, database)
+    assert read_model_answer(clients, database, "count", {}) is None
+    ensure_schema(clickhouse_client, database)
+    assert schema_complete(clickhouse_client, database)
+    assert read_model_answer(clients, database, "count", {})["rows"] == [{"orders": 0}]
