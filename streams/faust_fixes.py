@@ -103,6 +103,11 @@ partition to its beginning (the consumer's ``auto_offset_reset`` is earliest); t
 changelog partitions, whose positions recovery sets itself, are left alone.
 ``tests/integration/test_faust_fixes_seek.py`` shows aiokafka's behaviour and the fix on a
 real broker.
+
+Every fix replaces a private method whose code it knows, so ``install`` refuses to patch
+other versions of faust-streaming and aiokafka than those in ``TESTED`` (the ones
+``pyproject.toml`` pins and the fault tests ran on), with a message saying what to do,
+unless ``ORDERFLOW_ALLOW_UNTESTED_FAUST=1`` (then it warns once).
 """
 
 from __future__ import annotations
@@ -111,11 +116,13 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
+import aiokafka
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import IllegalOperation
@@ -127,12 +134,48 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 _PATCHED = "_orderflow_patched"
 log = logging.getLogger(__name__)
 
+# The versions the fixes were written for and the fault tests passed on.
+TESTED = {"faust-streaming": ("0.15.3",), "aiokafka": ("0.14.0",)}
+ALLOW_UNTESTED = "ORDERFLOW_ALLOW_UNTESTED_FAUST"
+
+
+class UntestedFaust(RuntimeError):
+    """Faust or aiokafka is not a version these fixes were tested on."""
+
+
+def installed_versions() -> dict[str, str]:
+    return {"faust-streaming": faust.__version__, "aiokafka": aiokafka.__version__}
+
+
+def check_versions(found: dict[str, str], env: Mapping[str, str]) -> None:
+    """Refuse (``UntestedFaust``) versions not in ``TESTED``, unless ``env`` allows them."""
+    untested = {name: v for name, v in found.items() if v not in TESTED[name]}
+    if not untested:
+        return
+    have = ", ".join(f"{name} {v}" for name, v in untested.items())
+    tested = ", ".join(f"{name} {' or '.join(vs)}" for name, vs in TESTED.items())
+    if env.get(ALLOW_UNTESTED) == "1":
+        log.warning("running on untested %s (%s=1); the fixes were tested on %s",
+                    have, ALLOW_UNTESTED, tested)  # fmt: skip
+        return
+    raise UntestedFaust(
+        f"orderflow patches private parts of Faust and aiokafka (streams/faust_fixes.py) "
+        f"and was tested on {tested}, not {have}: install the pinned versions "
+        f"(pip install -e .), or set {ALLOW_UNTESTED}=1 to run anyway once the fault "
+        f"tests (make test) pass on them"
+    )
+
 
 def patch_once(
     cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]
 ) -> None:
     """Replace ``cls.name`` by ``make(original)``, once per process."""
-    original = getattr(cls, name)
+    original = getattr(cls, name, None)
+    if original is None:
+        raise UntestedFaust(
+            f"{cls.__module__}.{cls.__qualname__}.{name}, which streams/faust_fixes.py "
+            f"patches, is gone: this Faust or aiokafka is not one the fixes were written for"
+        )
     if not getattr(original, _PATCHED, False):
         patched = functools.wraps(original)(make(original))
         setattr(patched, _PATCHED, True)
@@ -481,8 +524,10 @@ def _in_transaction(producer: Any) -> bool:
     return producer is not None and producer._txn_manager.is_in_transaction()
 
 
-def install() -> None:
-    """Patch ``Recovery`` and the consumer once per process (idempotent)."""
+def install(env: Mapping[str, str] | None = None) -> None:
+    """Patch ``Recovery`` and the consumer once per process (idempotent), on the versions
+    in ``TESTED`` only (see ``check_versions``)."""
+    check_versions(installed_versions(), os.environ if env is None else env)
     patch_once(Recovery, "on_recovery_completed", _stop_flow_first)
     patch_once(Recovery, "_resume_streams", _stop_flow_first)
     patch_once(AIOKafkaConsumerThread, "_highwaters", _highwaters_from_the_broker)

@@ -99,7 +99,12 @@ def _own_embedded_clickhouse(settings: Settings) -> None:
 
 def run_faust_worker(loglevel: str) -> None:
     """The Faust worker of ``streams.app`` in this process."""
-    from streams.app import app, settings  # imported late: building the app reads settings
+    from streams.faust_fixes import UntestedFaust
+
+    try:
+        from streams.app import app, settings  # late: building the app reads settings
+    except UntestedFaust as exc:
+        fail(str(exc))
 
     if settings.runs("projections") and settings.uses_embedded_clickhouse:
         _own_embedded_clickhouse(settings)

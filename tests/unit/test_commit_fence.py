@@ -77,3 +77,27 @@ def test_installing_the_patches_twice_wraps_each_method_once():
     assert (Recovery.on_recovery_completed, Consumer.force_commit) == patched
     assert Consumer.force_commit.__wrapped__.__name__ == "force_commit"
     assert not getattr(Consumer.force_commit.__wrapped__, "_orderflow_patched", False)
+
+
+def test_the_fixes_refuse_an_untested_faust_naming_both_versions_and_the_way_out():
+    from streams.faust_fixes import ALLOW_UNTESTED, TESTED, UntestedFaust, check_versions
+
+    tested = {name: versions[0] for name, versions in TESTED.items()}
+    check_versions(tested, {})  # the pinned versions pass
+    newer = {**tested, "faust-streaming": "0.16.0"}
+    with pytest.raises(UntestedFaust) as refused:
+        check_versions(newer, {})
+    message = str(refused.value)
+    assert "faust-streaming 0.16.0" in message and "faust-streaming 0.15.3" in message
+    assert ALLOW_UNTESTED in message and "aiokafka 0.14.0" in message
+    check_versions(newer, {ALLOW_UNTESTED: "1"})  # allowed on purpose: a warning only
+
+
+def test_a_patched_method_that_is_gone_is_named():
+    from streams.faust_fixes import UntestedFaust, patch_once
+
+    class Renamed:
+        pass
+
+    with pytest.raises(UntestedFaust, match="Renamed.on_recovery_completed"):
+        patch_once(Renamed, "on_recovery_completed", lambda original: original)
