@@ -110,6 +110,13 @@ app = faust.App(
 )
 
 
+# Table writes reach their changelogs through Faust's producer buffer; once it holds more
+# than 100 records the conductor waits for it to drain and logs a WARNING ("producer
+# buffer full"), hundreds of times per catch-up, since one batch of decisions writes up to
+# two records per message. The buffer drains continuously and a commit flushes it first
+# (streams/faust_fixes.py fix 3); this only lets a whole batch's writes in without a wait.
+app.producer.buffer.max_messages = 4 * settings.decide_batch_size
+
 # Before any table opens: local RocksDB state survives only a clean shutdown.
 discard_unclean_state(faust_dir, Path(app.conf.tabledir), settings.store)
 
