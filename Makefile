@@ -19,6 +19,7 @@ setup:
 lint: setup
 	.venv/bin/ruff check streams processors sinks tests bench
 	.venv/bin/ruff format --check streams processors sinks tests bench
+	scripts/mypy.sh
 
 stack-down:
 	.venv/bin/orderflow stack down

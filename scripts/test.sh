@@ -19,6 +19,7 @@ cleanup() { orderflow stack down || true; }
 trap cleanup EXIT INT TERM
 
 orderflow schemas check
+scripts/mypy.sh  # the type check fails the run before a stack starts
 SCHEMA_REGISTRY_URL=$ORDERFLOW_TEST_SCHEMA_REGISTRY_URL orderflow stack up --registry
 set +e
 python -m pytest "$@"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 import faust
 
@@ -122,7 +123,7 @@ discard_unclean_state(faust_dir, Path(app.conf.tabledir), settings.store)
 
 
 @app.on_before_shutdown.connect
-def _record_clean_shutdown(app: faust.App, **kwargs) -> None:
+def _record_clean_shutdown(app: faust.App, /, *args: Any, **kwargs: Any) -> None:
     mark_clean_shutdown(faust_dir)
 
 
@@ -148,7 +149,8 @@ dead_letter_topic = _topic(specs.DEAD_LETTERS)
 
 def _table(name: str) -> faust.Table:
     # Keys and values go through Faust's JSON codec (its default for tables).
-    return app.Table(name, partitions=specs.ORDER_PARTITIONS, help=TABLE_HELP.get(name))
+    table = app.Table(name, partitions=specs.ORDER_PARTITIONS, help=TABLE_HELP.get(name))
+    return cast(faust.Table, table)  # the app's Table class: faust.Table
 
 
 dead_letters = DeadLetters(dead_letter_topic)

@@ -80,6 +80,7 @@ def build_observer(wiring, saga_by_order: faust.Table):
         for record in records:
             saga = evolve(saga, record)
         if records:
+            assert saga is not None  # folded from at least one record
             saga_by_order[order_id] = saga.to_dict()
             count_outcome(before, saga.status)
         for record, value in zip(records, encoded, strict=True):

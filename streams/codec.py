@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from io import BytesIO
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.read import SchemaResolutionError
@@ -95,7 +95,8 @@ def _for_the_wire(node: Any) -> Any:
 
 
 def _wire_schema(sv: SchemaVersion) -> dict[str, Any]:
-    return parse_schema(_for_the_wire(sv.schema), named_schemas={})
+    # A record's schema parses to a dict (fastavro's return type covers every schema).
+    return cast(dict[str, Any], parse_schema(_for_the_wire(sv.schema), named_schemas={}))
 
 
 class AvroCodec:
@@ -118,7 +119,9 @@ class AvroCodec:
         registry: SchemaIds | None = None,
     ) -> None:
         if upcasters is None:
-            from streams.upcasters import UPCASTERS as upcasters
+            from streams.upcasters import UPCASTERS
+
+            upcasters = UPCASTERS
         self.store = store
         self.upcasters = dict(upcasters)
         self.reader_versions = dict(reader_versions or {})
@@ -263,7 +266,8 @@ def _resolution(writer: dict[str, Any], reader: dict[str, Any]) -> Plan:
     def read(data: bytes, offset: int) -> dict[str, Any]:
         buf = BytesIO(data)
         buf.seek(offset)
-        body = schemaless_reader(buf, writer, reader_or_none)
+        # A record schema reads a dict (fastavro's return type covers every Avro value).
+        body = cast(dict[str, Any], schemaless_reader(buf, writer, reader_or_none))
         if buf.tell() != len(data):
             raise ValueError(f"{len(data) - buf.tell()} trailing bytes after the body")
         return body

@@ -195,7 +195,10 @@ def run_demo(
         client.flush()
         results = client.wait_for_results([c["command_id"] for c in commands], timeout)
         accepted = [
-            c for c in commands if results.get(c["command_id"], {}).get("status") == "accepted"
+            c
+            for c in commands
+            if (result := results.get(c["command_id"])) is not None
+            and result.get("status") == "accepted"
         ]
         cancels = [
             new_command("CancelOrder", c["order_id"], correlation_id, reason="changed my mind")

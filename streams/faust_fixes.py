@@ -120,7 +120,7 @@ import os
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import aiokafka
 import faust
@@ -129,7 +129,8 @@ from aiokafka.errors import IllegalOperation
 from faust.streams import _current_event, current_event
 from faust.tables.recovery import Recovery
 from faust.transport.consumer import Consumer, TransactionManager
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Producer
+from faust.types import AppT
 
 _PATCHED = "_orderflow_patched"
 log = logging.getLogger(__name__)
@@ -290,7 +291,7 @@ def await_before_ack(delivery: Awaitable[Any]) -> bool:
 
 
 async def handle_in_batches(
-    stream: faust.StreamT,
+    stream: faust.Stream,
     handle_batch: Callable[[Sequence[faust.EventT]], Awaitable[None]],
     batching: Batching,
 ) -> None:
@@ -321,7 +322,7 @@ async def handle_in_batches(
 
 
 async def handle_each(
-    stream: faust.StreamT,
+    stream: faust.Stream,
     handle: Callable[[faust.EventT], Awaitable[None]],
     batching: Batching = DEFAULT_BATCHING,
 ) -> None:
@@ -387,7 +388,7 @@ def _fenced_commit(method: Callable[..., Awaitable[bool]]) -> Callable[..., Awai
 
 
 def route_of_send(
-    app: faust.App, topic: str, key: bytes | None, partition: int | None = None
+    app: AppT, topic: str, key: bytes | None, partition: int | None = None
 ) -> tuple[int | None, str | None]:
     """(partition, transactional id) of a send under ``exactly_once``: in a stream, the
     transaction of the partition the message in hand came from (the one its offset commits
@@ -436,7 +437,8 @@ def _stop_producers_of_partitions_not_owned(
         self: TransactionManager, assigned: set, revoked: set, newly_assigned: set
     ) -> None:
         owned = self._tps_to_transactional_ids(assigned)  # active partitions only
-        running = self.producer._transaction_producers  # transactional id -> producer
+        # transactional id -> producer, of Faust's aiokafka driver
+        running = cast(Producer, self.producer)._transaction_producers
         stale = sorted(set(running) - owned)
         if stale:
             log.info("stopping %d transactional producers of partitions now owned elsewhere: %s",

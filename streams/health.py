@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, cast
 
 import faust
 import redis
+from clickhouse_connect.driver.client import Client
+from faust.tables.manager import TableManager
 
 from sinks.clickhouse_client import connect_clickhouse
 from streams.settings import Settings
@@ -37,10 +40,10 @@ class Readiness:
         self.app, self.settings = app, settings
         self.assigned = False  # the consumer has been given its partitions once
         self._redis: redis.Redis | None = None
-        self._clickhouse = None
+        self._clickhouse: Client | None = None
         app.on_partitions_assigned.connect(self._on_assigned)
 
-    async def _on_assigned(self, app: faust.App, assigned, **kwargs) -> None:
+    async def _on_assigned(self, app: faust.App, /, *args: Any, **kwargs: Any) -> None:
         self.assigned = True
 
     async def failures(self) -> dict[str, str | None]:
@@ -61,18 +64,20 @@ class Readiness:
         return None
 
     async def tables(self) -> str | None:
-        if self.app.tables.recovery.completed.is_set():
+        # Faust's table manager (its interface type does not show ``recovery``).
+        if cast(TableManager, self.app.tables).recovery.completed.is_set():
             return None
         return "tables are still being recovered from their changelogs"
 
     async def redis(self) -> str | None:
-        if self._redis is None:
-            self._redis = redis.Redis.from_url(
+        client = self._redis
+        if client is None:
+            client = self._redis = redis.Redis.from_url(
                 self.settings.redis_url,
                 socket_connect_timeout=STORE_SECONDS,
                 socket_timeout=STORE_SECONDS,
             )
-        return await _reachable("Redis", lambda: self._redis.ping())
+        return await _reachable("Redis", client.ping)
 
     async def clickhouse(self) -> str | None:
         def select_one() -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Any, cast
 
 import faust
 from faust.types import TP
@@ -117,7 +118,8 @@ class SagaWiring:
     # Building -------------------------------------------------------------------------
 
     def table(self, name: str, partitions: int = specs.ORDER_PARTITIONS) -> faust.Table:
-        self.tables[name] = self.app.Table(name, partitions=partitions, help=TABLE_HELP.get(name))
+        table = self.app.Table(name, partitions=partitions, help=TABLE_HELP.get(name))
+        self.tables[name] = cast(faust.Table, table)  # the app's Table class: faust.Table
         return self.tables[name]
 
     def owns_partition(self, partition: int) -> bool:
@@ -126,8 +128,15 @@ class SagaWiring:
 
     def build(self) -> SagaWiring:
         s = self.settings.saga
-        common = {"codec": self.codec, "dead_letters": self.dead_letters, "batching": self.batching}
-        misbehave = {"delay_ms": s.participant_delay_ms, "silent": s.silent_commands}
+        common: dict[str, Any] = {
+            "codec": self.codec,
+            "dead_letters": self.dead_letters,
+            "batching": self.batching,
+        }
+        misbehave: dict[str, Any] = {
+            "delay_ms": s.participant_delay_ms,
+            "silent": s.silent_commands,
+        }
         if self.settings.runs("payment"):
             rules = PaymentRules(s.decline_above_cents, s.decline_rate)
             self.agents["payment"] = build_participant_agent(

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastavro import parse_schema
 from fastavro.schema import SchemaParseException, fingerprint, to_parsing_canonical_form
@@ -67,7 +67,8 @@ def _load_version(root: Path, path: Path) -> SchemaVersion:
         raise SchemaStoreError(f"{path}: schema files must be named v<N>.avsc")
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
-        parsed = parse_schema(schema, named_schemas={})
+        # A record's schema (checked below) parses to a dict; fastavro types any schema.
+        parsed = cast(dict[str, Any], parse_schema(schema, named_schemas={}))
     except (OSError, json.JSONDecodeError, SchemaParseException, ValueError, TypeError) as exc:
         raise SchemaStoreError(f"{path}: cannot parse schema: {exc}") from None
     if not isinstance(schema, dict) or schema.get("type") != "record":

@@ -31,11 +31,12 @@ orderflow's metrics are counted by the agents, per batch.
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, cast
 
 import faust
 from aiokafka.errors import KafkaError
 from faust.exceptions import ProducerSendError
+from faust.transport.drivers.aiokafka import Producer
 
 from streams.faust_fixes import await_before_ack, route_of_send
 
@@ -48,7 +49,8 @@ class _Route:
     def __init__(self, app: faust.App) -> None:
         self.app = app
         self.transactional = app.in_transaction
-        self.producer = app.producer  # Faust's aiokafka driver: the plain and txn producers
+        # Faust's aiokafka driver: the plain and txn producers
+        self.producer = cast(Producer, app.producer)
 
     def choose(self, topic: str, key: bytes | None) -> tuple[int | None, str | None]:
         """(partition, transactional id) of a send, as ``faust_fixes`` fix 4 picks them;

@@ -132,6 +132,12 @@ class HttpDoor:
         self.session: aiohttp.ClientSession | None = None
         self.runner: web.AppRunner | None = None
 
+    @property
+    def client(self) -> aiohttp.ClientSession:
+        if self.session is None:
+            raise RuntimeError("the HTTP door is not started")
+        return self.session
+
     def url(self, role: str, path_qs: str) -> str:
         return f"http://127.0.0.1:{role_port(self.settings.web_port, role)}{path_qs}"
 
@@ -146,7 +152,7 @@ class HttpDoor:
     async def role_health(self, role: str) -> str:
         """``ok``, or why not: every role is asked at once, each for ``HEALTH_SECONDS``."""
         try:
-            async with self.session.get(
+            async with self.client.get(
                 self.url(role, "/health/"), timeout=aiohttp.ClientTimeout(total=HEALTH_SECONDS)
             ) as answer:
                 return "ok" if answer.status == 200 else f"HTTP {answer.status}"
@@ -188,7 +194,7 @@ class HttpDoor:
         """(status, body) of ``path`` on ``role``'s process; (None, b"") when it does not
         answer within ``seconds``. Every role is asked at once."""
         try:
-            async with self.session.get(
+            async with self.client.get(
                 self.url(role, path), timeout=aiohttp.ClientTimeout(total=seconds)
             ) as answer:
                 return answer.status, await answer.read()
@@ -198,7 +204,7 @@ class HttpDoor:
     async def forward(self, request: web.Request) -> web.Response:
         role = role_for_path(request.path)
         try:
-            async with self.session.request(
+            async with self.client.request(
                 request.method, self.url(role, request.path_qs), data=await request.read()
             ) as answer:
                 return web.Response(
@@ -225,8 +231,10 @@ class HttpDoor:
         await site.start()
 
     async def stop(self) -> None:
+        if self.runner is None:
+            raise RuntimeError("the HTTP door is not started")
         await self.runner.cleanup()
-        await self.session.close()
+        await self.client.close()
 
 
 def _json(body: bytes) -> dict:

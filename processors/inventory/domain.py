@@ -9,7 +9,8 @@ the stock. The agent applies both in one transaction.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from processors.idempotency import Ledger, reply
 from streams.messages import Message
@@ -19,9 +20,9 @@ COMMANDS = frozenset({"ReserveInventory", "ReleaseInventory"})
 Stock = Callable[[str], int]  # SKU -> units available now
 
 
-def units_by_sku(items) -> Counter:
+def units_by_sku(items: Iterable[Mapping[str, Any]]) -> Counter[str]:
     """Units per SKU over order lines (a SKU may appear on several lines)."""
-    units: Counter = Counter()
+    units: Counter[str] = Counter()
     for line in items:
         units[line["sku"]] += int(line["quantity"])
     return units
@@ -46,7 +47,14 @@ def decide(ledger: Ledger, command: Message, now_ms: int, available: Stock) -> M
     return reply("InventoryReserved", command, ledger, now_ms, items=items)
 
 
-def _failed(command, ledger, now_ms, items, code: str, reason: str) -> Message:
+def _failed(
+    command: Message,
+    ledger: Ledger,
+    now_ms: int,
+    items: list[dict[str, Any]],
+    code: str,
+    reason: str,
+) -> Message:
     return reply(
         "InventoryReservationFailed", command, ledger, now_ms,
         items=items, reason_code=code, reason=reason,
@@ -66,7 +74,7 @@ def evolve(ledger: Ledger, event: Message) -> Ledger:
     return {**ledger, "reserved": reserved, "void": void}
 
 
-def stock_changes(event: Message) -> Counter:
+def stock_changes(event: Message) -> Counter[str]:
     """SKU -> change of available units that ``event`` stands for."""
     if event.name == "InventoryReserved":
         return Counter({sku: -n for sku, n in units_by_sku(event["items"]).items()})

@@ -26,8 +26,9 @@ class Tally:
     batch into the metrics (``streams.metrics.count``)."""
 
     def __init__(self) -> None:
-        self.commands: Counter[tuple[str, str]] = Counter()
-        self.events: Counter[tuple[str]] = Counter()
+        # Label values of ``metrics.count``'s tally: (result, reason) and (event type,).
+        self.commands: Counter[tuple[str, ...]] = Counter()
+        self.events: Counter[tuple[str, ...]] = Counter()
 
     def decided(self, decision: Decision) -> None:
         result = decision.result.body
@@ -108,6 +109,7 @@ def build_order_agent(
             return
         order_id = command["order_id"]
         now_ms = int(time.time() * 1000)
+        state: Order | None
         try:
             if order_id in changed:
                 state = changed[order_id][0]
@@ -136,6 +138,7 @@ def build_order_agent(
             await send_encoded(app, topic.get_topic_name(), key, value)
         tally.decided(decision)
         if decision.events:
+            assert decision.state is not None  # events fold into a state
             changed[order_id] = (decision.state, event)
         if decision.remember:
             outcome_by_command[command["command_id"]] = decision.result.body

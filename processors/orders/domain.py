@@ -80,7 +80,9 @@ def event_id_for(command_id: str, index: int) -> str:
     return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{command_id}:{index}"))
 
 
-def _event(name: str, state: Order | None, command: Message, now_ms: int, **payload) -> Message:
+def _event(
+    name: str, state: Order | None, command: Message, now_ms: int, **payload: Any
+) -> Message:
     version = (state.version if state else 0) + 1
     envelope = {
         "event_id": event_id_for(command["command_id"], 0),

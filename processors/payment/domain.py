@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from processors.idempotency import Ledger, reply, share_of
 from streams.messages import Message
@@ -48,7 +49,9 @@ def decide(ledger: Ledger, command: Message, now_ms: int, rules: PaymentRules) -
     return reply("PaymentCharged", command, ledger, now_ms, payment_id=payment_id, **money)
 
 
-def _declined(command, ledger, now_ms, money, code: str, reason: str) -> Message:
+def _declined(
+    command: Message, ledger: Ledger, now_ms: int, money: dict[str, Any], code: str, reason: str
+) -> Message:
     return reply(
         "PaymentDeclined", command, ledger, now_ms, reason_code=code, reason=reason, **money
     )

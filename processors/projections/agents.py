@@ -132,8 +132,8 @@ async def park_then_ack(
                 source = by_position[(event.topic, event.partition, event.offset)]
                 make_current(source)
                 await dead_letters.park(source, reason, kind=STORE_REFUSED)
-        for event in batch:
-            await stream.ack(event)
+        for e in batch:
+            await stream.ack(e)
 
 
 async def feed_all(sinks: Sequence[object], events: Sequence[SourceEvent]) -> list[Refused]:

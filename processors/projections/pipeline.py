@@ -37,7 +37,7 @@ class WritePipeline:
     ) -> None:
         self._write = write
         self._on_error = on_error
-        self._in_flight: asyncio.Task | None = None
+        self._in_flight: asyncio.Task[None] | None = None
 
     async def submit(self, events: Sequence[SourceEvent], done: Done | None = None) -> None:
         """Wait for the batch in flight, then start writing ``events``; ``done`` runs

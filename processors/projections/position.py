@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from streams.messages import Message
 
@@ -27,5 +28,5 @@ class SourceEvent:
         return self.message.name
 
     @property
-    def body(self) -> dict:
+    def body(self) -> dict[str, Any]:
         return self.message.body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from processors.projections.position import SourceEvent
 from sinks.base import Sink
@@ -19,7 +20,7 @@ def project(events: Sequence[SourceEvent], sink: Sink) -> int:
     ``len(events)`` minus that, were skipped. Nothing is sent until ``sink.flush()``.
     """
     handlers = sink.handlers
-    writes: list = []
+    writes: list[Any] = []
     projected = 0
     for event in events:
         handler = handlers.get(event.message.name)

@@ -8,7 +8,7 @@ handlers need no knowledge of what Redis already holds.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -65,7 +65,7 @@ def coalesce(updates: Iterable[OrderUpdate]) -> list[OrderUpdate]:
     return merged
 
 
-def _update(event: SourceEvent, *fields: tuple[str, str], **extra) -> list[OrderUpdate]:
+def _update(event: SourceEvent, *fields: tuple[str, str], **extra: Any) -> list[OrderUpdate]:
     body = event.body
     return [
         OrderUpdate(

@@ -25,8 +25,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 import faust
+from faust.tables.manager import TableManager
 
 from processors.saga.commands import command_for
 from processors.saga.deadlines import Deadline, DeadlineIndex
@@ -88,6 +90,7 @@ def build_saga_agent(
             saga = evolve(saga, record)
             command = command_for(saga, record)
             outgoing += [record] if command is None else [record, command]
+        assert saga is not None  # folded from at least one record
         what = f"the outcome of {trigger.name} for order {order_id}"
         encoded = await dead_letters.encode_or_park(event, codec, outgoing, what)
         if encoded is None:
@@ -160,7 +163,8 @@ def build_deadline_timer(
 
     @app.timer(interval=interval, name="find_overdue_steps")
     async def find_overdue_steps() -> None:
-        if app.rebalancing or not app.tables.recovery.completed.is_set():
+        # Faust's table manager (its interface type does not show ``recovery``).
+        if app.rebalancing or not cast(TableManager, app.tables).recovery.completed.is_set():
             return  # the table is still being restored from its changelog
         if deadlines.stale and not await rebuild():
             return

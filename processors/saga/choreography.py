@@ -154,7 +154,7 @@ def observe(saga: Saga | None, event: Message, now_ms: int) -> list[Message]:
 
 
 def _notify(rec: Recorder, kind: str, message: str) -> None:
-    s = rec.saga
+    s = rec.state
     if kind not in s.notified:
         rec.add(
             "CustomerNotified", s.saga_id, s.order_id, s.correlation_id,

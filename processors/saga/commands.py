@@ -8,6 +8,7 @@ command id per step instead, because the order aggregate deduplicates by command
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from processors.saga.state import COMMAND, Saga, idempotency_key
 from streams.messages import Message
@@ -62,7 +63,7 @@ def command_for(saga: Saga, record: Message) -> Message | None:
     return Message(name, {**body, **_payload(saga, step)})
 
 
-def _payload(saga: Saga, step: str) -> dict:
+def _payload(saga: Saga, step: str) -> dict[str, Any]:
     items = [{"sku": i["sku"], "quantity": i["quantity"]} for i in saga.items]
     reason = saga.reason or "order cancelled"
     if step == "charge":

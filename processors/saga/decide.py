@@ -13,6 +13,7 @@ nothing; compensating a step given up on is what makes a late effect harmless.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from processors.saga.state import (
     COMMAND,
@@ -67,7 +68,14 @@ class Recorder:
         self.saga, self.now, self.cause, self.mode = saga, now_ms, cause, mode
         self.records: list[Message] = []
 
-    def add(self, name: str, saga_id: str, order_id: str, correlation_id: str, **body):
+    @property
+    def state(self) -> Saga:
+        """The saga so far: ``decide`` steers only a saga that has started."""
+        if self.saga is None:
+            raise RuntimeError("a saga step decided before SagaStarted")
+        return self.saga
+
+    def add(self, name: str, saga_id: str, order_id: str, correlation_id: str, **body: Any) -> None:
         version = (self.saga.version if self.saga else 0) + 1
         envelope = {
             "event_id": record_id(saga_id, version),
@@ -82,8 +90,8 @@ class Recorder:
         self.saga = evolve(self.saga, record)
         self.records.append(record)
 
-    def step(self, step: str, outcome: str, state: str, **body) -> None:
-        s = self.saga
+    def step(self, step: str, outcome: str, state: str, **body: Any) -> None:
+        s = self.state
         body = {"command": COMMAND.get(step, ""), "reason": "", "attempt": s.attempt, **body}
         self.add(
             "SagaStepRecorded", s.saga_id, s.order_id, s.correlation_id,
@@ -144,7 +152,7 @@ def _answers(saga: Saga, trigger: Message, step: str) -> bool:
 
 def _on_reply(rec: Recorder, reply: Message, policy: RetryPolicy) -> None:
     step, ok = REPLIES[reply.name]
-    saga = rec.saga
+    saga = rec.state
     if not _answers(saga, reply, step):
         return
     reason = reply.get("reason") or ""
@@ -164,7 +172,7 @@ def _on_reply(rec: Recorder, reply: Message, policy: RetryPolicy) -> None:
 
 
 def _on_order_cancelled(rec: Recorder, event: Message, policy: RetryPolicy) -> None:
-    saga = rec.saga
+    saga = rec.state
     reason = event.get("reason") or ""
     if saga.step == "cancel_order" and saga.status == COMPENSATING:
         rec.step("cancel_order", "succeeded", COMPENSATING, reply=event.name, reason=reason)
@@ -176,7 +184,7 @@ def _on_order_cancelled(rec: Recorder, event: Message, policy: RetryPolicy) -> N
 
 
 def _on_deadline(rec: Recorder, tick: Message, policy: RetryPolicy) -> None:
-    saga = rec.saga
+    saga = rec.state
     step, attempt = tick["step"], tick["attempt"]
     if saga.step != step or saga.attempt != attempt or saga.deadline_at is None:
         return  # a stale tick: the step was answered or retried since
@@ -197,25 +205,27 @@ def _on_deadline(rec: Recorder, tick: Message, policy: RetryPolicy) -> None:
 def _resume(rec: Recorder, request: Message, policy: RetryPolicy) -> None:
     """Send the compensation step the saga gave up on again, from attempt 1; what is
     still pending after it follows as usual."""
-    step = rec.saga.step
+    step = rec.state.step
+    if step is None:
+        raise RuntimeError("a parked saga without the step it gave up on")
     note = request.get("note") or ""
     rec.step(step, "resumed", COMPENSATING, reply=request.name, reason=note)
     _send(rec, step, 1, COMPENSATING, policy)
 
 
 def _next_compensation(rec: Recorder, policy: RetryPolicy) -> None:
-    saga = rec.saga
+    saga = rec.state
     if saga.pending:
         _send(rec, saga.pending[0], 1, COMPENSATING, policy)
         return
     rec.step("saga", "compensated", COMPENSATED, attempt=0, reason=saga.reason)
-    if "order_cancelled" not in rec.saga.notified:
+    if "order_cancelled" not in rec.state.notified:
         _notify(rec, "order_cancelled", f"Your order was cancelled: {saga.reason}.")
 
 
 def _notify(rec: Recorder, kind: str, message: str) -> None:
     """The one step that cannot be undone: once per outcome (``notified`` remembers)."""
-    s = rec.saga
+    s = rec.state
     if kind in s.notified:
         return
     rec.add(

@@ -33,7 +33,7 @@ def decide(ledger: Ledger, command: Message, now_ms: int, unshippable: frozenset
     return reply("ShipmentScheduled", command, ledger, now_ms, shipment_id=shipment_id)
 
 
-def _failed(command, ledger, now_ms, code: str, reason: str) -> Message:
+def _failed(command: Message, ledger: Ledger, now_ms: int, code: str, reason: str) -> Message:
     return reply("ShipmentFailed", command, ledger, now_ms, reason_code=code, reason=reason)
 
 

@@ -43,7 +43,7 @@ def usage(message: str, option: str | None = None) -> NoReturn:
     raise BadValue(message, ctx=click.get_current_context(silent=True), param_hint=option)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr saying what is wrong, then a non-zero exit."""
     click.echo(f"error: {mask_secrets(message)}", err=True)  # a quoted URL keeps no password
     raise SystemExit(code)

@@ -73,21 +73,21 @@ def _refusal(settings: Settings, mode: str, projections, topics, to: str | None)
 
 
 def _targets(settings: Settings, projections) -> list:
-    targets = []
+    targets: list[RedisTarget | ClickHouseTarget] = []
     if "redis" in projections:
-        client = redis.Redis.from_url(settings.redis_url)
+        redis_client = redis.Redis.from_url(settings.redis_url)
         try:
-            client.ping()
+            redis_client.ping()
         except redis.RedisError as exc:
             where = redact_url(settings.redis_url)
             fail(f"Redis at {where} does not answer ({exc}): set REDIS_URL")
-        targets.append(RedisTarget(client, settings.redis_prefix))
+        targets.append(RedisTarget(redis_client, settings.redis_prefix))
     if "clickhouse" in projections:
         try:
-            client = connect_clickhouse(settings)
+            clickhouse = connect_clickhouse(settings)
         except ClickHouseError as exc:
             fail(str(exc))
-        targets.append(ClickHouseTarget(client, settings.clickhouse_database))
+        targets.append(ClickHouseTarget(clickhouse, settings.clickhouse_database))
     return targets
 
 

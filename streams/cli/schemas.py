@@ -96,9 +96,11 @@ def _recorded_incompatibilities() -> Iterator[list[tuple[str, str, str]]]:
     found: list[tuple[str, str, str]] = []
     original = avro_compat.incompatible
 
-    def record(kind: Any, message: str, location: list[str]) -> Any:
-        result = original(kind, message, location)
-        found.append((kind.value, message, next(iter(result.locations))))
+    def record(
+        incompat_type: avro_compat.SchemaIncompatibilityType, message: str, location: list[str]
+    ) -> avro_compat.SchemaCompatibilityResult:
+        result = original(incompat_type, message, location)
+        found.append((incompat_type.value, message, next(iter(result.locations))))
         return result
 
     avro_compat.incompatible = record
@@ -172,7 +174,7 @@ def schemas(ctx: click.Context, schemas_dir: str | None) -> None:
 def list_schemas(as_json: bool) -> None:
     """Every record with its versions, fingerprints and compatibility policy."""
     store = _open_store()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": name,
             "group": store.latest(name).group,

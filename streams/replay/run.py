@@ -122,8 +122,9 @@ class Replay:
         order_ids: set[str] = set()
         reader = self._reader(window)
         for batch in reader:
-            order_ids.update(e.body.get("order_id") for e in batch)
-        order_ids.discard(None)
+            order_ids.update(
+                e.body["order_id"] for e in batch if e.body.get("order_id") is not None
+            )
         summary.records += reader.read
         history = self.history(window, order_ids, summary)
         for target in targets:
