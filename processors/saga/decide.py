@@ -112,12 +112,22 @@ def decide(saga: Saga | None, trigger: Message, now_ms: int, policy: RetryPolicy
         if saga is None:
             _start(rec, trigger, policy)
     elif name == "SagaResumeRequested":
-        if saga is not None and saga.status == NEEDS_ATTENTION:
+        # One resume per request: the same request read again (a rewound consumer) after
+        # the saga parked again must not resume it again.
+        if (
+            saga is not None
+            and saga.status == NEEDS_ATTENTION
+            and trigger["request_id"] not in saga.resumed_by
+        ):
             _resume(rec, trigger, policy)
-    elif saga is None or saga.status in (COMPENSATED, NEEDS_ATTENTION):
+    elif saga is None or saga.status == COMPENSATED:
         pass  # nothing to steer: unknown order, or a saga that is over
     elif name == "OrderCancelled":
-        _on_order_cancelled(rec, trigger, policy)
+        # Once: an order is cancelled once, a second OrderCancelled is the same one again.
+        if not saga.order_cancelled:
+            _on_order_cancelled(rec, trigger, policy)
+    elif saga.status == NEEDS_ATTENTION:
+        pass  # parked: replies wait in the log's past, the timer and retries have stopped
     elif name == "SagaDeadlineReached":
         _on_deadline(rec, trigger, policy)
     elif name in REPLIES:
@@ -172,10 +182,17 @@ def _on_reply(rec: Recorder, reply: Message, policy: RetryPolicy) -> None:
 
 
 def _on_order_cancelled(rec: Recorder, event: Message, policy: RetryPolicy) -> None:
+    """The order is cancelled: the answer to ``cancel_order`` (in flight, or parked after
+    its last attempt: a late answer still finishes it), or the customer's own cancel."""
     saga = rec.state
     reason = event.get("reason") or ""
-    if saga.step == "cancel_order" and saga.status == COMPENSATING:
+    if saga.step == "cancel_order" and saga.status in (COMPENSATING, NEEDS_ATTENTION):
         rec.step("cancel_order", "succeeded", COMPENSATING, reply=event.name, reason=reason)
+    elif saga.status == NEEDS_ATTENTION:
+        # Parked at another undo: the plan loses its cancel_order (the aggregate would
+        # refuse it now) and the saga stays parked until an operator resumes that step.
+        rec.step("order", "order_cancelled", NEEDS_ATTENTION, reply=event.name, reason=reason)
+        return
     else:
         rec.step("order", "order_cancelled", COMPENSATING, reply=event.name, reason=reason)
         if saga.status == COMPENSATING and saga.step is not None:

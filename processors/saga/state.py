@@ -72,6 +72,7 @@ class Saga:
     reason: str = ""
     order_cancelled: bool = False
     notified: tuple[str, ...] = ()
+    resumed_by: tuple[str, ...] = ()  # the operators' resume requests taken (request ids)
     version: int = 0
     started_at: int = 0
     updated_at: int = 0
@@ -86,7 +87,7 @@ class Saga:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Saga:
         fields = dict(data)
-        for name in ("items", "done", "pending", "notified", "timeline"):
+        for name in ("items", "done", "pending", "notified", "resumed_by", "timeline"):
             fields[name] = tuple(fields.get(name) or ())
         return cls(**fields)
 
@@ -142,6 +143,8 @@ def _evolve_step(saga: Saga, body: dict[str, Any]) -> Saga:
         key: body.get(key) for key in ("step", "command", "reply", "outcome", "reason", "attempt")
     }
     saga = replace(saga, timeline=(*saga.timeline, {**entry, "at": body["occurred_at"]}))
+    if outcome == "resumed":  # caused by the operator's request: its id is the cause
+        saga = replace(saga, resumed_by=(*saga.resumed_by, body["causation_id"]))
     if outcome == "order_cancelled":
         # The customer cancelled: a forward step in flight may or may not have happened.
         in_flight = saga.step if saga.status == RUNNING else None

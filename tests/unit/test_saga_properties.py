@@ -15,10 +15,9 @@ steps time out, parked sagas are resumed, until the saga has finished.
 The properties (issue 15): a finished saga has the order confirmed or every completed
 forward step compensated, never both; compensation runs newest step first; delivering
 again a trigger the saga took changes nothing; and the invariants the modules'
-docstrings state. Three failures they found are known, left out of them and shown by
-the xfail tests at the end: an OrderCancelled read while the saga is parked is lost
-(the saga never finishes), and a redelivered OrderCancelled or SagaResumeRequested is
-taken again.
+docstrings state. Three failures they found, now fixed, have tests of their own at the
+end: an OrderCancelled read while the saga was parked was lost (the saga never finished),
+and a redelivered OrderCancelled or SagaResumeRequested was taken again.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import pytest
-from hypothesis import given, reject, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processors import idempotency
@@ -243,8 +242,6 @@ class World:
             if saga is None or saga.status in (COMPLETED, COMPENSATED):
                 return
             if saga.status == NEEDS_ATTENTION:
-                if saga.step == "cancel_order" and self.order_status() == CANCELLED:
-                    raise StuckAtCancelOrder(saga)
                 self.operator_resumes()
             else:
                 self.fire_timer()
@@ -256,13 +253,6 @@ class Redelivery(NamedTuple):
     taken: bool  # it had added records when first read
     before: Saga | None
     records: list[Message]
-
-
-class StuckAtCancelOrder(Exception):
-    """Known bug (see ``test_a_cancellation_read_while_parked_at_cancel_order_is_lost``):
-    the OrderCancelled that ``cancel_order`` waits for arrived while the saga was parked
-    and was ignored; a resumed CancelOrder is a duplicate command id (or the order is
-    cancelled already), so no second OrderCancelled comes and the saga never finishes."""
 
 
 def order_command(name: str, command_id: str, **fields: Any) -> Message:
@@ -324,10 +314,7 @@ def run(outcomes: Outcomes, actions: list[tuple[str, int]]) -> World:
             world.operator_resumes()
         elif verb == "redeliver" and (again := world.redeliver(arg)) is not None:
             world.redeliveries.append(again)
-    try:
-        world.settle()
-    except StuckAtCancelOrder:
-        reject()  # the known bug: runs into it are left out of the properties below
+    world.settle()
     return world
 
 
@@ -414,7 +401,7 @@ def test_compensation_runs_in_reverse_order_of_the_completed_forward_steps(outco
 def test_redelivering_a_trigger_the_saga_took_changes_nothing(outcomes, actions):
     world = run(outcomes, actions)
     for again in world.redeliveries:
-        if again.taken and not known_not_idempotent(again):
+        if again.taken and not an_old_tick_of_a_resumed_step(again):
             assert again.records == [], (again.trigger, [r.body for r in again.records])
     # A trigger read while it changed nothing may matter later: a reply read while the
     # saga was parked answers the step once an operator resumed it ("parked, not
@@ -424,17 +411,12 @@ def test_redelivering_a_trigger_the_saga_took_changes_nothing(outcomes, actions)
         assert decide(final, trigger, world.now + 10**9, POLICY) == []
 
 
-def known_not_idempotent(again: Redelivery) -> bool:
-    """Redeliveries the saga does not ignore today: the first two are shown by the xfail
-    tests below; the third is harmless."""
+def an_old_tick_of_a_resumed_step(again: Redelivery) -> bool:
+    """The one redelivery the saga takes again, harmlessly: a tick is matched by step and
+    attempt only, so after a resume restarted the attempts an old tick of the same attempt
+    counts for the new sending, once that one is overdue too (so it does what the timer's
+    own tick would do)."""
     name, before = again.trigger.name, again.before
-    if name == "OrderCancelled" and before is not None and before.order_cancelled:
-        return True  # test_a_redelivered_cancellation_is_recorded_again
-    if name == "SagaResumeRequested":
-        return True  # test_a_redelivered_resume_request_resumes_the_saga_again
-    # A tick is matched by step and attempt only: after a resume restarted the attempts,
-    # an old tick of the same attempt counts for the new sending, once that one is
-    # overdue too (so it does what the timer's own tick would do).
     return (
         name == "SagaDeadlineReached"
         and before is not None
@@ -496,8 +478,7 @@ def test_the_invariants_the_saga_modules_state(outcomes, actions):
             assert command["command_id"] == command_id_for(key, command["attempt"])
 
 
-# Known failures: each the shortest run found of a property above; the properties leave
-# these runs out (``StuckAtCancelOrder``, ``known_not_idempotent``) until they are fixed.
+# Failures the properties found (each the shortest run found), fixed in ``decide``.
 
 
 def time_out(world: World, times: int) -> None:
@@ -506,16 +487,12 @@ def time_out(world: World, times: int) -> None:
         world.deliver("saga.ticks")
 
 
-@pytest.mark.xfail(raises=StuckAtCancelOrder, strict=True, reason="known bug, issue 15")
-def test_a_cancellation_read_while_parked_at_cancel_order_is_lost():
+def test_a_cancellation_read_while_parked_at_cancel_order_finishes_the_saga():
     """The payment is declined; the order aggregate does not answer CancelOrder in time
     (3 attempts), so the saga parks at ``cancel_order``. Then the aggregate cancels the
-    order, and the saga, parked, ignores the OrderCancelled. A resume sends CancelOrder
-    again, under the step's one command id: a duplicate, answered with the first
-    CommandResult and no event (and a new id would be refused: the order is cancelled).
-    No OrderCancelled comes again: the saga parks at cancel_order for ever. (So does a
-    saga parked at any step when the customer cancels: resumed, it sends a CancelOrder
-    the aggregate refuses.)"""
+    order. The saga used to ignore that OrderCancelled while parked; a resume then sent
+    CancelOrder again under the step's one command id, a duplicate answered with no event,
+    and the saga parked at cancel_order for ever. The late answer now finishes it."""
     world = created_world(Outcomes(charge_ok=False))
     world.deliver("payments.commands")
     world.deliver("payments.events")  # PaymentDeclined: CancelOrder sent
@@ -523,15 +500,39 @@ def test_a_cancellation_read_while_parked_at_cancel_order_is_lost():
     saga = world.saga
     assert saga is not None and (saga.status, saga.step) == (NEEDS_ATTENTION, "cancel_order")
     world.deliver("orders.commands")  # the order is cancelled at last
-    assert world.deliver_to_saga(world.queues["orders.events"].popleft()) == []  # ignored
-    world.settle()  # resumed: CancelOrder again, a duplicate: no event, parked again
+    world.deliver("orders.events")
+    saga = world.saga
+    assert saga is not None and saga.status == COMPENSATED
+    assert saga.notified == ("order_cancelled",)
+    assert world.order_status() == CANCELLED
 
 
-@pytest.mark.xfail(strict=True, reason="known, issue 15")
-def test_a_redelivered_cancellation_is_recorded_again():
+def test_a_customer_cancel_while_parked_at_another_undo_drops_cancel_order_from_the_plan():
+    """Parked at the refund (unanswered 3 times), the customer cancels the order. Before,
+    the saga ignored it, and once resumed its CancelOrder was refused (the order was
+    cancelled), so it parked at cancel_order for ever. Now it stays parked at the refund
+    with cancel_order gone from its plan, and the resumed refund finishes it."""
+    world = created_world(Outcomes(stock_ok=False))
+    for topic in ("payments.commands", "payments.events", "inventory.commands"):
+        world.deliver(topic)
+    world.deliver("inventory.events")  # out of stock: the refund is sent
+    time_out(world, POLICY.max_attempts)
+    world.customer_cancels()
+    world.deliver("orders.commands")
+    world.deliver("orders.events")
+    saga = world.saga
+    assert saga is not None and (saga.status, saga.step) == (NEEDS_ATTENTION, "refund")
+    assert saga.order_cancelled and "cancel_order" not in saga.pending
+    world.settle()  # the operator resumes the refund; it is answered this time
+    saga = world.saga
+    assert saga is not None and saga.status == COMPENSATED
+    assert [e["step"] for e in saga.timeline if e["outcome"] == "sent"][-1] == "refund"
+
+
+def test_a_redelivered_cancellation_changes_nothing():
     """The customer cancels while the charge is in flight: the saga compensates (refund
-    in flight). The same OrderCancelled read again adds a second ``order_cancelled``
-    record (version, timeline), where a duplicate should change nothing."""
+    in flight). The same OrderCancelled read again used to add a second
+    ``order_cancelled`` record (version, timeline); a duplicate now changes nothing."""
     world = created_world(Outcomes())
     world.customer_cancels()
     world.deliver("orders.commands")
@@ -541,11 +542,10 @@ def test_a_redelivered_cancellation_is_recorded_again():
     assert world.deliver_to_saga(world.handled[-1]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="known, issue 15")
-def test_a_redelivered_resume_request_resumes_the_saga_again():
+def test_a_redelivered_resume_request_does_not_resume_the_saga_again():
     """The refund of a failed reservation goes unanswered and the saga parks; a resume
     sends it again; unanswered again, it parks again. The first resume request, read
-    again, resumes it again: resume requests are not told apart by ``request_id``."""
+    again, used to resume it again; a request is now taken once (``resumed_by``)."""
     world = created_world(Outcomes(stock_ok=False))
     for topic in ("payments.commands", "payments.events", "inventory.commands"):
         world.deliver(topic)
