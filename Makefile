@@ -20,6 +20,7 @@ lint: setup
 	.venv/bin/ruff check streams processors sinks tests bench
 	.venv/bin/ruff format --check streams processors sinks tests bench
 	scripts/mypy.sh
+	.venv/bin/lint-imports --no-cache
 
 stack-down:
 	.venv/bin/orderflow stack down

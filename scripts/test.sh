@@ -20,6 +20,7 @@ trap cleanup EXIT INT TERM
 
 orderflow schemas check
 scripts/mypy.sh  # the type check fails the run before a stack starts
+lint-imports --no-cache  # so do imports against the layers (pyproject.toml [tool.importlinter])
 SCHEMA_REGISTRY_URL=$ORDERFLOW_TEST_SCHEMA_REGISTRY_URL orderflow stack up --registry
 set +e
 python -m pytest "$@"
