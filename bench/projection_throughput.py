@@ -27,7 +27,6 @@ import redis
 from bench.event_log import order_events, produce_events
 from bench.projection_loops import LoopResult, run_loop
 from bench.worker_runs import catch_up, command_latency
-from processors.projections.agents import redis_sink_factory
 from sinks.clickhouse_client import connect_clickhouse
 from sinks.clickhouse_schema import drop_schema
 from sinks.clickhouse_sink import ClickHouseSink
@@ -35,6 +34,7 @@ from streams.admin import create_topics, delete_namespace_topics
 from streams.cli.output import table
 from streams.codec import AvroCodec
 from streams.demo import WorkerProcess
+from streams.projection_runtime.agents import redis_sink_factory
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
 from tests.support import free_port

@@ -18,7 +18,6 @@ from typing import Any, cast
 import faust
 
 from processors.orders.agent import build_order_agent
-from processors.projections.agents import build_projection_agents
 from streams import faust_topic, logs
 from streams import topics as specs
 from streams.deadletter import DeadLetters
@@ -27,6 +26,7 @@ from streams.faust_fixes import install as install_faust_fixes
 from streams.kafka_clients import faust_broker_config
 from streams.local_state import discard_unclean_state, mark_clean_shutdown
 from streams.ops_web import register_ops_views
+from streams.projection_runtime.agents import build_projection_agents
 from streams.saga_app import SagaWiring
 from streams.schema_registry import SchemasUnregistered, ensure_registered, registry_codec
 from streams.settings import Settings

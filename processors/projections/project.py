@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from processors.projections.position import SourceEvent
-from sinks.base import Sink
+from processors.projections.sink import Sink
 
 log = logging.getLogger(__name__)
 

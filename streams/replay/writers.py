@@ -15,9 +15,9 @@ import queue
 import threading
 from collections.abc import Sequence
 
-from processors.projections.agents import feed
-from processors.projections.poison import write_isolating
 from processors.projections.position import SourceEvent
+from streams.projection_runtime.poison import write_isolating
+from streams.projection_runtime.writes import feed
 
 log = logging.getLogger(__name__)
 

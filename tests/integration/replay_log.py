@@ -7,7 +7,6 @@ import random
 
 from kafka import KafkaProducer
 
-from processors.projections.agents import feed
 from processors.projections.position import SourceEvent
 from sinks import clickhouse_queries
 from sinks.clickhouse_sink import ClickHouseSink
@@ -16,6 +15,7 @@ from sinks.redis_sink import RedisSink
 from streams.codec import AvroCodec
 from streams.kafka_clients import kafka_python_config
 from streams.messages import Message
+from streams.projection_runtime.writes import feed
 from streams.schema_store import SchemaStore
 from streams.settings import Settings
 from tests.integration.conftest import START_MS, order_history

@@ -15,12 +15,12 @@ from collections.abc import Iterable
 import pytest
 from click.testing import CliRunner
 
-from processors.projections.agents import feed
 from processors.projections.order_status import STATUS_AFTER
 from sinks.clickhouse_sink import ClickHouseSink
 from sinks.redis_sink import RedisSink
 from streams.cli import main
 from streams.messages import Message
+from streams.projection_runtime.writes import feed
 
 pytestmark = pytest.mark.integration
 

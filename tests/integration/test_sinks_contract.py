@@ -13,8 +13,8 @@ import pytest
 from processors.projections.order_status import STATUS_AFTER, STATUSES
 from processors.projections.position import SourceEvent
 from processors.projections.project import project
+from processors.projections.sink import Sink
 from sinks import clickhouse_queries, redis_queries
-from sinks.base import Sink
 from sinks.clickhouse_sink import ClickHouseSink
 from sinks.redis_sink import RedisSink
 

@@ -12,8 +12,6 @@ import clickhouse_connect
 import pytest
 import redis
 
-from processors.projections.agents import feed
-from processors.projections.poison import write_isolating
 from processors.projections.position import SourceEvent
 from sinks import redis_queries
 from sinks.clickhouse_sink import ClickHouseSink
@@ -21,6 +19,8 @@ from sinks.errors import is_data_error
 from sinks.redis_keys import generation_prefix, user_orders_key
 from sinks.redis_sink import RedisSink
 from streams.messages import Message
+from streams.projection_runtime.poison import write_isolating
+from streams.projection_runtime.writes import feed
 from tests.support import free_port
 
 pytestmark = pytest.mark.integration

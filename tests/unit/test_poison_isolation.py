@@ -9,10 +9,10 @@ import pytest
 import redis
 from clickhouse_connect.driver.exceptions import DataError
 
-from processors.projections.agents import feed, feed_all, feed_until_written
-from processors.projections.poison import Refused, merge_refusals, write_isolating
 from processors.projections.position import SourceEvent
 from streams.messages import Message
+from streams.projection_runtime.poison import Refused, merge_refusals, write_isolating
+from streams.projection_runtime.writes import feed, feed_all, feed_until_written
 from streams.replay.writers import SinkWriter
 from streams.replay.writers import feed_all as replay_feed_all
 
