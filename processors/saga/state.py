@@ -30,7 +30,6 @@ COMMAND = {
     "release": "ReleaseInventory",
     "cancel_shipment": "CancelShipment",
     "cancel_order": "CancelOrder",
-    "notify": "NotifyCustomer",
 }
 
 _NAMESPACE = uuid.UUID("0b8f7c52-3a8e-4d59-9a55-8f1f3c1d2e7a")
