@@ -127,6 +127,7 @@ import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import IllegalOperation
 from faust.streams import _current_event, current_event
+from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
 from faust.transport.consumer import Consumer, TransactionManager
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Producer
@@ -341,6 +342,12 @@ async def handle_each(
 
 # The offset of the last message handled, by partition, in this process.
 _handled: dict[Any, int] = {}
+
+
+def tables_recovered(app: faust.App) -> bool:
+    """Whether this process's tables are restored from their changelogs (until then they
+    are partial). Faust's table manager has the state; its interface type does not show it."""
+    return cast(TableManager, app.tables).recovery.completed.is_set()
 
 
 def unread_records(app: faust.App, topics: frozenset[str]) -> int:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, cast
+from typing import Any
 
 import faust
 import redis
 from clickhouse_connect.driver.client import Client
-from faust.tables.manager import TableManager
 
 from sinks.clickhouse_client import connect_clickhouse
+from streams.faust_fixes import tables_recovered
 from streams.settings import Settings
 
 # A store that does not answer this fast is not reachable, as far as readiness goes.
@@ -64,8 +64,7 @@ class Readiness:
         return None
 
     async def tables(self) -> str | None:
-        # Faust's table manager (its interface type does not show ``recovery``).
-        if cast(TableManager, self.app.tables).recovery.completed.is_set():
+        if tables_recovered(self.app):
             return None
         return "tables are still being recovered from their changelogs"
 

@@ -11,6 +11,7 @@ import faust
 
 from processors.saga.state import STATES
 from streams import web_params as params
+from streams.faust_fixes import tables_recovered
 from streams.web_params import json_page
 
 RESTORING = "the worker is still restoring its tables from their changelogs"
@@ -45,7 +46,7 @@ def register_saga_views(app: faust.App, tables: dict[str, faust.Table]) -> None:
     def restoring(web):
         # Until recovery completes the tables are partial: an answer would be wrong
         # ("no saga") rather than late.
-        if app.tables.recovery.completed.is_set():
+        if tables_recovered(app):
             return None
         return web.json({"error": "restoring", "detail": RESTORING}, status=503)
 

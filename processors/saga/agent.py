@@ -25,10 +25,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import cast
 
 import faust
-from faust.tables.manager import TableManager
 
 from processors.saga.commands import command_for
 from processors.saga.deadlines import Deadline, DeadlineIndex
@@ -37,7 +35,7 @@ from processors.saga.state import COMPENSATED, COMPLETED, NEEDS_ATTENTION, Saga,
 from streams import metrics
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
-from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_each
+from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_each, tables_recovered
 from streams.messages import Message
 
 log = logging.getLogger(__name__)
@@ -163,8 +161,7 @@ def build_deadline_timer(
 
     @app.timer(interval=interval, name="find_overdue_steps")
     async def find_overdue_steps() -> None:
-        # Faust's table manager (its interface type does not show ``recovery``).
-        if app.rebalancing or not cast(TableManager, app.tables).recovery.completed.is_set():
+        if app.rebalancing or not tables_recovered(app):
             return  # the table is still being restored from its changelog
         if deadlines.stale and not await rebuild():
             return
