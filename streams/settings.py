@@ -157,10 +157,6 @@ class Settings:
                 "ORDERFLOW_PROCESSING_GUARANTEE must be 'exactly_once' or 'at_least_once', "
                 f"got {guarantee!r}"
             )
-        if _env_float(env, "ORDERFLOW_KAFKA_CONNECT_TIMEOUT", 3.0) <= 0:
-            raise SettingsError("ORDERFLOW_KAFKA_CONNECT_TIMEOUT must be above 0 seconds")
-        if _env_float(env, "ORDERFLOW_PRODUCER_LINGER_MS", 10.0) < 0:
-            raise SettingsError("ORDERFLOW_PRODUCER_LINGER_MS must be 0 or more milliseconds")
         namespace = env.get("ORDERFLOW_NAMESPACE", "")
         if namespace and not all(c.isalnum() or c in "_-" for c in namespace):
             raise SettingsError(
@@ -193,12 +189,20 @@ class Settings:
             store=env.get("ORDERFLOW_STORE") or "memory://",
             processing_guarantee=guarantee,
             commit_interval=_env_float(env, "ORDERFLOW_COMMIT_INTERVAL", 0.5),
-            producer_linger_ms=_env_float(env, "ORDERFLOW_PRODUCER_LINGER_MS", 10.0),
+            producer_linger_ms=_env_float(
+                env, "ORDERFLOW_PRODUCER_LINGER_MS", cls.producer_linger_ms
+            ),
             session_timeout=_env_float(env, "ORDERFLOW_SESSION_TIMEOUT", 10.0),
-            kafka_connect_timeout=_env_float(env, "ORDERFLOW_KAFKA_CONNECT_TIMEOUT", 3.0),
+            kafka_connect_timeout=_env_float(
+                env, "ORDERFLOW_KAFKA_CONNECT_TIMEOUT", cls.kafka_connect_timeout
+            ),
             cache_dir=Path(env.get("ORDERFLOW_CACHE_DIR") or _default_cache_dir()).expanduser(),
             **_saga_fields(env),
         )
+        if settings.kafka_connect_timeout <= 0:
+            raise SettingsError("ORDERFLOW_KAFKA_CONNECT_TIMEOUT must be above 0 seconds")
+        if settings.producer_linger_ms < 0:
+            raise SettingsError("ORDERFLOW_PRODUCER_LINGER_MS must be 0 or more milliseconds")
         # From here on no log line of this process shows them (streams/redact.py).
         redact.remember(settings.secrets)
         return settings
