@@ -186,17 +186,16 @@ def _on_order_cancelled(rec: Recorder, event: Message, policy: RetryPolicy) -> N
     its last attempt: a late answer still finishes it), or the customer's own cancel."""
     saga = rec.state
     reason = event.get("reason") or ""
-    if saga.step == "cancel_order" and saga.status in (COMPENSATING, NEEDS_ATTENTION):
+    parked = saga.status == NEEDS_ATTENTION
+    if saga.step == "cancel_order" and (parked or saga.status == COMPENSATING):
         rec.step("cancel_order", "succeeded", COMPENSATING, reply=event.name, reason=reason)
-    elif saga.status == NEEDS_ATTENTION:
-        # Parked at another undo: the plan loses its cancel_order (the aggregate would
-        # refuse it now) and the saga stays parked until an operator resumes that step.
-        rec.step("order", "order_cancelled", NEEDS_ATTENTION, reply=event.name, reason=reason)
+        _next_compensation(rec, policy)
         return
-    else:
-        rec.step("order", "order_cancelled", COMPENSATING, reply=event.name, reason=reason)
-        if saga.status == COMPENSATING and saga.step is not None:
-            return  # the compensation in flight goes on; the plan lost its cancel_order
+    # The customer's cancel: the plan loses its cancel_order (the aggregate would refuse it).
+    rec.step("order", "order_cancelled", NEEDS_ATTENTION if parked else COMPENSATING,
+             reply=event.name, reason=reason)  # fmt: skip
+    if parked or (saga.status == COMPENSATING and saga.step is not None):
+        return  # a parked undo waits for an operator's resume; one in flight goes on
     _next_compensation(rec, policy)
 
 
