@@ -487,6 +487,23 @@ def time_out(world: World, times: int) -> None:
         world.deliver("saga.ticks")
 
 
+def parked_at_the_refund() -> World:
+    """Out of stock: the refund is sent, goes unanswered every attempt, the saga parks."""
+    world = created_world(Outcomes(stock_ok=False))
+    for topic in ("payments.commands", "payments.events", "inventory.commands"):
+        world.deliver(topic)
+    world.deliver("inventory.events")  # out of stock: the refund is sent
+    time_out(world, POLICY.max_attempts)
+    return world
+
+
+def customer_cancelled(world: World) -> None:
+    """The customer cancels and the saga reads the aggregate's OrderCancelled."""
+    world.customer_cancels()
+    world.deliver("orders.commands")
+    world.deliver("orders.events")
+
+
 def test_a_cancellation_read_while_parked_at_cancel_order_finishes_the_saga():
     """The payment is declined; the order aggregate does not answer CancelOrder in time
     (3 attempts), so the saga parks at ``cancel_order``. Then the aggregate cancels the
@@ -512,14 +529,8 @@ def test_a_customer_cancel_while_parked_at_another_undo_drops_cancel_order_from_
     the saga ignored it, and once resumed its CancelOrder was refused (the order was
     cancelled), so it parked at cancel_order for ever. Now it stays parked at the refund
     with cancel_order gone from its plan, and the resumed refund finishes it."""
-    world = created_world(Outcomes(stock_ok=False))
-    for topic in ("payments.commands", "payments.events", "inventory.commands"):
-        world.deliver(topic)
-    world.deliver("inventory.events")  # out of stock: the refund is sent
-    time_out(world, POLICY.max_attempts)
-    world.customer_cancels()
-    world.deliver("orders.commands")
-    world.deliver("orders.events")
+    world = parked_at_the_refund()
+    customer_cancelled(world)
     saga = world.saga
     assert saga is not None and (saga.status, saga.step) == (NEEDS_ATTENTION, "refund")
     assert saga.order_cancelled and "cancel_order" not in saga.pending
@@ -534,9 +545,7 @@ def test_a_redelivered_cancellation_changes_nothing():
     in flight). The same OrderCancelled read again used to add a second
     ``order_cancelled`` record (version, timeline); a duplicate now changes nothing."""
     world = created_world(Outcomes())
-    world.customer_cancels()
-    world.deliver("orders.commands")
-    world.deliver("orders.events")
+    customer_cancelled(world)
     saga = world.saga
     assert saga is not None and (saga.status, saga.step) == (COMPENSATING, "refund")
     assert world.deliver_to_saga(world.handled[-1]) == []
@@ -546,11 +555,7 @@ def test_a_redelivered_resume_request_does_not_resume_the_saga_again():
     """The refund of a failed reservation goes unanswered and the saga parks; a resume
     sends it again; unanswered again, it parks again. The first resume request, read
     again, used to resume it again; a request is now taken once (``resumed_by``)."""
-    world = created_world(Outcomes(stock_ok=False))
-    for topic in ("payments.commands", "payments.events", "inventory.commands"):
-        world.deliver(topic)
-    world.deliver("inventory.events")  # out of stock: the refund is sent
-    time_out(world, POLICY.max_attempts)
+    world = parked_at_the_refund()
     world.operator_resumes()
     world.deliver("saga.requests")
     request = world.handled[-1]
