@@ -15,11 +15,11 @@ from collections.abc import Iterable
 
 from kafka import KafkaProducer
 
-from streams.codec import AvroCodec
-from streams.kafka_clients import kafka_python_config
+from streams.adapters.codec import AvroCodec
+from streams.adapters.kafka_clients import kafka_python_config
+from streams.config.settings import Settings
+from streams.config.topics import ORDER_EVENTS
 from streams.messages import Message
-from streams.settings import Settings
-from streams.topics import ORDER_EVENTS
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 DAY_MS = 86_400_000

@@ -58,11 +58,11 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as SyncTopicPartition
 from kafka.errors import KafkaError
 
-from streams.admin import admin_client, create_topics, delete_namespace_topics
+from streams.adapters.admin import admin_client, create_topics, delete_namespace_topics
+from streams.adapters.kafka_clients import aiokafka_config, kafka_python_config
 from streams.cli.output import table
-from streams.kafka_clients import aiokafka_config, kafka_python_config
-from streams.settings import Settings
-from streams.topics import TopicSpec
+from streams.config.settings import Settings
+from streams.config.topics import TopicSpec
 from tests.support import free_port
 
 PARTITIONS = 4
@@ -93,7 +93,7 @@ VARIANTS = tuple(
     Variant(g, m) for g in ("at_least_once", "exactly_once") for m in ("each", "batch")
 )
 # On request (``--variants``): orderflow's batch loop, faust_fixes installed, sending with
-# ``topic.send`` (fenced) or ``streams.sending.send_encoded`` (fenced-fast).
+# ``topic.send`` (fenced) or ``streams.runtime.sending.send_encoded`` (fenced-fast).
 SEND_PATH_VARIANTS = tuple(
     Variant(g, m) for g in ("at_least_once", "exactly_once") for m in ("fenced", "fenced-fast")
 )

@@ -11,7 +11,7 @@ Configured only from the environment (``bench.faust_ceiling.worker_env`` writes 
 ``PASSTHROUGH_WEB_PORT``, ``PASSTHROUGH_DATADIR`` and ``KAFKA_BOOTSTRAP_SERVERS``. The rest
 is set as ``streams/app.py`` sets it. Nothing of orderflow is imported (no ``faust_fixes``,
 Faust alone) except in the modes ``fenced`` and ``fenced-fast`` (orderflow's batch loop,
-``topic.send`` or ``streams.sending.send_encoded``). On its first message the agent logs
+``topic.send`` or ``streams.runtime.sending.send_encoded``). On its first message the agent logs
 ``FIRST_MESSAGE_AT <epoch s>``.
 """
 
@@ -23,8 +23,8 @@ import time
 
 import faust
 
-from streams.kafka_clients import faust_broker_config
-from streams.settings import Settings
+from streams.adapters.kafka_clients import faust_broker_config
+from streams.config.settings import Settings
 
 FIRST_MESSAGE = "FIRST_MESSAGE_AT"
 log = logging.getLogger(__name__)
@@ -93,10 +93,10 @@ elif MODE == "batch":
 
 elif MODE in ("fenced", "fenced-fast"):
     # orderflow's own loop (``handle_in_batches`` with every fix installed), sending with
-    # ``topic.send`` (fenced) or ``streams.sending.send_encoded`` (fenced-fast): the two
+    # ``topic.send`` (fenced) or ``streams.runtime.sending.send_encoded`` (fenced-fast): the two
     # differ only in the send path.
-    from streams import faust_fixes
-    from streams.sending import send_encoded
+    from streams.runtime import faust_fixes
+    from streams.runtime.sending import send_encoded
 
     faust_fixes.install()
     sink_name = sink.get_topic_name()

@@ -4,7 +4,7 @@
         [--worker-args "--role all"] [--skip-ceiling] [--json] [--save FILE]
 
 1. A fresh namespace (``p<hex>``); ``orders.commands`` pre-filled with ``--orders``
-   CreateOrder commands of the demo (``streams.demo.demo_orders``), the worker given the
+   CreateOrder commands of the demo (``streams.ops.demo.demo_orders``), the worker given the
    demo's failure rules so that sagas end completed or compensated.
 2. ``orderflow worker`` (``--worker-command`` + ``--worker-args``) as a process of its own,
    ready when ``/health/`` answers at ``settings.web_url``.
@@ -48,13 +48,13 @@ from bench.pipeline_live import live_phase
 from bench.pipeline_proc import WorkerTree, log_problems
 from bench.pipeline_report import catch_up_rows, cleanup, print_report, ratios, topic_rows
 from bench.projection_loops import run_loop
-from streams.admin import create_topics, delete_namespace_topics
-from streams.client import CommandClient
-from streams.codec import AvroCodec
-from streams.demo_saga import demo_worker_env
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
-from streams.topics import ORDER_EVENTS
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.client import CommandClient
+from streams.adapters.codec import AvroCodec
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
+from streams.config.topics import ORDER_EVENTS
+from streams.ops.demo_saga import demo_worker_env
 
 RAW_LOOP_RUNS = 3
 RAW_LOOP_MIN_EVENTS = 50_000  # a smaller loop is mostly its consumer's start-up

@@ -21,10 +21,10 @@ from bench.pipeline_kafka import Tail
 from bench.pipeline_proc import WorkerTree, cpu_delta
 from sinks.clickhouse_client import read_owner
 from sinks.redis_queries import count_orders
-from streams.client import CommandClient
-from streams.demo import demo_orders
-from streams.readside import ReadSideError, ask_worker
-from streams.settings import Settings
+from streams.adapters.client import CommandClient
+from streams.config.settings import Settings
+from streams.ops.demo import demo_orders
+from streams.ops.readside import ReadSideError, ask_worker
 
 POLL = 0.25
 CLICKHOUSE_POLL = 0.5

@@ -17,11 +17,11 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from bench.faust_ceiling import fill_topic
-from streams.admin import admin_client
-from streams.codec import AvroCodec, DecodeError
-from streams.kafka_clients import kafka_python_config
-from streams.settings import Settings
-from streams.topics import NOTIFICATION_EVENTS, ORDER_EVENTS
+from streams.adapters.admin import admin_client
+from streams.adapters.codec import AvroCodec, DecodeError
+from streams.adapters.kafka_clients import kafka_python_config
+from streams.config.settings import Settings
+from streams.config.topics import NOTIFICATION_EVENTS, ORDER_EVENTS
 
 
 def _consumer(settings: Settings, **extra) -> KafkaConsumer:

@@ -23,9 +23,9 @@ from bench.pipeline_kafka import Tail
 from bench.pipeline_proc import WorkerTree, cpu_delta
 from sinks.redis_keys import order_key
 from sinks.redis_queries import live_prefix
-from streams.client import CommandClient
-from streams.demo import demo_orders
-from streams.settings import Settings
+from streams.adapters.client import CommandClient
+from streams.config.settings import Settings
+from streams.ops.demo import demo_orders
 
 REDIS_POLL = 0.01
 CLICKHOUSE_POLL = 0.5

@@ -10,9 +10,9 @@ import redis
 from bench import pipeline_kafka as pk
 from sinks.clickhouse_client import connect_clickhouse
 from sinks.clickhouse_schema import drop_schema
-from streams.admin import delete_namespace_topics
+from streams.adapters.admin import delete_namespace_topics
 from streams.cli.output import table
-from streams.settings import Settings
+from streams.config.settings import Settings
 
 MILESTONES = {
     "redis": "(a) every order in Redis",

@@ -4,7 +4,7 @@ Every loop reads the whole topic from the beginning with aiokafka (read_committe
 Faust does) up to the end offsets taken at the start. The baseline only decodes; the
 projection loops then do what the live agent ``project_read_models`` does with each
 batch: build ``SourceEvent``s and ``await asyncio.gather(feed_until_written(...))`` on
-its sinks (``streams.projection_runtime``), i.e. the same ``project``/``feed`` code
+its sinks (``streams.runtime.projections``), i.e. the same ``project``/``feed`` code
 and the same sink classes, batched by the worker's batch size.
 """
 
@@ -20,11 +20,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from processors.projections.pipeline import WritePipeline
 from processors.projections.position import SourceEvent
-from streams.codec import AvroCodec
-from streams.kafka_clients import aiokafka_config
-from streams.projection_runtime.writes import feed_all
-from streams.settings import Settings
-from streams.topics import ORDER_EVENTS
+from streams.adapters.codec import AvroCodec
+from streams.adapters.kafka_clients import aiokafka_config
+from streams.config.settings import Settings
+from streams.config.topics import ORDER_EVENTS
+from streams.runtime.projections.writes import feed_all
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,13 @@ from bench.worker_runs import catch_up, command_latency
 from sinks.clickhouse_client import connect_clickhouse
 from sinks.clickhouse_schema import drop_schema
 from sinks.clickhouse_sink import ClickHouseSink
-from streams.admin import create_topics, delete_namespace_topics
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.codec import AvroCodec
+from streams.adapters.schema_store import SchemaStore
 from streams.cli.output import table
-from streams.codec import AvroCodec
-from streams.demo import WorkerProcess
-from streams.projection_runtime.agents import redis_sink_factory
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
+from streams.config.settings import Settings
+from streams.ops.demo import WorkerProcess
+from streams.runtime.projections.agents import redis_sink_factory
 from tests.support import free_port
 
 

@@ -25,14 +25,14 @@ from bench.event_log import order_events, produce_events
 from sinks.clickhouse_client import connect_clickhouse
 from sinks.clickhouse_schema import drop_schema
 from sinks.redis_generations import drop_generation
-from streams.admin import create_topics, delete_namespace_topics
-from streams.codec import AvroCodec
-from streams.replay.plan import make_plan, resolve_topics
-from streams.replay.reader import open_replay_consumer
-from streams.replay.run import Replay, Summary
-from streams.replay.shadow import ClickHouseTarget, RedisTarget
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.codec import AvroCodec
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
+from streams.ops.replay.plan import make_plan, resolve_topics
+from streams.ops.replay.reader import open_replay_consumer
+from streams.ops.replay.run import Replay, Summary
+from streams.ops.replay.shadow import ClickHouseTarget, RedisTarget
 
 
 def raw_read(settings: Settings, codec: AvroCodec, ranges) -> tuple[int, float]:

@@ -22,8 +22,8 @@ import subprocess
 import sys
 import time
 
-from streams.roles import ROLES
-from streams.settings import Settings
+from streams.config.roles import ROLES
+from streams.config.settings import Settings
 
 STOP_SECONDS = 30.0
 EXTRA_PORT_OFFSET = 20

@@ -12,12 +12,12 @@ import redis
 
 from sinks import redis_queries
 from sinks.redis_keys import order_key
-from streams.client import CommandClient, new_command
-from streams.codec import AvroCodec
-from streams.demo import WorkerProcess
-from streams.lag import consumer_lag
-from streams.settings import Settings
-from streams.topics import ORDER_EVENTS
+from streams.adapters.client import CommandClient, new_command
+from streams.adapters.codec import AvroCodec
+from streams.config.settings import Settings
+from streams.config.topics import ORDER_EVENTS
+from streams.ops.demo import WorkerProcess
+from streams.ops.lag import consumer_lag
 
 POLL_SECONDS = 0.005
 LINE = {"sku": "SKU-001", "quantity": 1, "unit_price_cents": 999}

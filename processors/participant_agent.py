@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable
 import faust
 
 from processors.idempotency import handle
-from streams.codec import AvroCodec
-from streams.deadletter import NOT_APPLICABLE, DeadLetters
-from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_each
+from streams.adapters.codec import AvroCodec
 from streams.messages import Message
+from streams.runtime.deadletter import NOT_APPLICABLE, DeadLetters
+from streams.runtime.faust_fixes import DEFAULT_BATCHING, Batching, handle_each
 
 log = logging.getLogger(__name__)
 

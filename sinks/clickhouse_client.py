@@ -19,8 +19,8 @@ from typing import IO
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from streams.redact import mask_secrets, redact_url
-from streams.settings import Settings
+from streams.config.redact import mask_secrets, redact_url
+from streams.config.settings import Settings
 
 _HOW_TO_FIX = (
     "Set CLICKHOUSE_URL to a reachable server (http://host:8123), start the local stack "

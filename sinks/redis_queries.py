@@ -21,7 +21,7 @@ from sinks.redis_keys import (
 _INT_FIELDS = ("version", "total_cents", "created_at", "updated_at")
 
 # How long a reader trusts the generation pointer it last read. A rebuild keeps the old
-# generation for longer than this after a swap (``streams.replay.shadow``), so a reader
+# generation for longer than this after a swap (``streams.ops.replay.shadow``), so a reader
 # with a stale pointer still reads a complete model, just for at most this long.
 GENERATION_CACHE_SECONDS = 1.0
 _generations: dict[tuple, tuple[int, float]] = {}

@@ -18,29 +18,31 @@ from typing import Any, cast
 import faust
 
 from processors.orders.agent import build_order_agent
-from streams import faust_topic, logs
-from streams import topics as specs
-from streams.deadletter import DeadLetters
-from streams.faust_fixes import Batching
-from streams.faust_fixes import install as install_faust_fixes
-from streams.kafka_clients import faust_broker_config
-from streams.local_state import discard_unclean_state, mark_clean_shutdown
-from streams.ops_web import register_ops_views
-from streams.projection_runtime.agents import build_projection_agents
-from streams.saga_app import SagaWiring
-from streams.schema_registry import SchemasUnregistered, ensure_registered, registry_codec
-from streams.settings import Settings
-from streams.table_help import TABLE_HELP
-from streams.web import register_views
-from streams.worker_topics import TopicsUnavailable, ensure_worker_topics
+from streams.adapters.kafka_clients import faust_broker_config
+from streams.adapters.schema_registry import SchemasUnregistered, ensure_registered, registry_codec
+from streams.config import logs
+from streams.config import topics as specs
+from streams.config.settings import Settings
+from streams.runtime import faust_topic
+from streams.runtime.deadletter import DeadLetters
+from streams.runtime.faust_fixes import Batching
+from streams.runtime.faust_fixes import install as install_faust_fixes
+from streams.runtime.local_state import discard_unclean_state, mark_clean_shutdown
+from streams.runtime.projections.agents import build_projection_agents
+from streams.runtime.saga_wiring import SagaWiring
+from streams.runtime.table_help import TABLE_HELP
+from streams.runtime.worker_topics import TopicsUnavailable, ensure_worker_topics
+from streams.web.ops import register_ops_views
+from streams.web.queries import register_views
+from streams.web.saga import register_saga_views
 
 install_faust_fixes()
 
 
 class Worker(faust.Worker):
-    """Faust's worker, with repeated log records rate-limited (``streams.logs``): Faust
+    """Faust's worker, with repeated log records rate-limited (``streams.config.logs``): Faust
     replaces the root logger's handlers when it starts, so the filter goes on after.
-    It creates the topics it needs first (``streams.worker_topics``), also when started
+    It creates the topics it needs first (``streams.runtime.worker_topics``), also when started
     as ``faust -A streams.app worker``, and with a schema registry it refuses to start
     before the schemas it writes are registered (their ids are then known).
     (Named like Faust's own: the name is in every line it logs, ``[^Worker]``.)"""
@@ -76,7 +78,7 @@ faust_dir.mkdir(parents=True, exist_ok=True)
 
 app = faust.App(
     settings.worker_app_id,
-    # The broker URLs and the SASL/TLS credentials (streams/kafka_clients.py).
+    # The broker URLs and the SASL/TLS credentials (streams/adapters/kafka_clients.py).
     **faust_broker_config(settings),
     store=settings.store,
     topic_partitions=specs.ORDER_PARTITIONS,
@@ -115,7 +117,7 @@ app = faust.App(
 # than 100 records the conductor waits for it to drain and logs a WARNING ("producer
 # buffer full"), hundreds of times per catch-up, since one batch of decisions writes up to
 # two records per message. The buffer drains continuously and a commit flushes it first
-# (streams/faust_fixes.py fix 3); this only lets a whole batch's writes in without a wait.
+# (streams/runtime/faust_fixes.py fix 3); this only lets a whole batch's writes in without a wait.
 app.producer.buffer.max_messages = 4 * settings.decide_batch_size
 
 # Before any table opens: local RocksDB state survives only a clean shutdown.
@@ -187,6 +189,8 @@ if settings.runs("projections"):
 
 # The fulfilment saga: participants, orchestrator (or choreography), timer, views.
 saga = SagaWiring(app, settings, codec, dead_letters, _topic, batching).build()
+
+register_saga_views(app, saga.tables)
 
 register_views(app, settings)
 register_ops_views(app, settings)

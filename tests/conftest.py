@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.settings import Settings
+from streams.config.settings import Settings
 
 
 @pytest.fixture

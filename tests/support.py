@@ -18,9 +18,9 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from streams.demo import WorkerProcess
-from streams.kafka_clients import kafka_python_config
-from streams.settings import Settings
+from streams.adapters.kafka_clients import kafka_python_config
+from streams.config.settings import Settings
+from streams.ops.demo import WorkerProcess
 
 # Workers for tests of the aggregate and the projections alone: without the saga, which
 # would otherwise confirm or cancel their orders on its own.

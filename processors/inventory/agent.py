@@ -23,10 +23,10 @@ import faust
 from processors.idempotency import handle
 from processors.inventory.domain import COMMANDS, decide, evolve, stock_changes
 from processors.participant_agent import SendReply, build_participant_agent
-from streams.codec import AvroCodec
-from streams.deadletter import DeadLetters
-from streams.faust_fixes import DEFAULT_BATCHING, Batching
+from streams.adapters.codec import AvroCodec
 from streams.messages import Message
+from streams.runtime.deadletter import DeadLetters
+from streams.runtime.faust_fixes import DEFAULT_BATCHING, Batching
 
 
 def build_inventory_agent(

@@ -11,19 +11,19 @@ import faust
 
 from processors.orders.domain import Order
 from processors.orders.handling import COMMANDS, Decision, handle, unwritable
-from streams import metrics
-from streams.codec import AvroCodec, EncodeError
-from streams.deadletter import ENCODE, NOT_APPLICABLE, DeadLetters
-from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_in_batches, make_current
+from streams.adapters.codec import AvroCodec, EncodeError
 from streams.messages import Message
-from streams.sending import send_encoded
+from streams.runtime import metrics
+from streams.runtime.deadletter import ENCODE, NOT_APPLICABLE, DeadLetters
+from streams.runtime.faust_fixes import DEFAULT_BATCHING, Batching, handle_in_batches, make_current
+from streams.runtime.sending import send_encoded
 
 log = logging.getLogger(__name__)
 
 
 class Tally:
     """A batch's commands by (result, reason) and events by type, counted once per
-    batch into the metrics (``streams.metrics.count``)."""
+    batch into the metrics (``streams.runtime.metrics.count``)."""
 
     def __init__(self) -> None:
         # Label values of ``metrics.count``'s tally: (result, reason) and (event type,).

@@ -2,5 +2,5 @@
 ClickHouse rows out (``redis_orders``, ``clickhouse_orders``, ``clickhouse_sagas``),
 ``project`` walking them into a store writer (``sink.Sink``), and the write pipeline's
 pure scheduling (``pipeline``). No Faust, no client: the runtime that feeds them lives in
-``streams.projection_runtime``.
+``streams.runtime.projections``.
 """

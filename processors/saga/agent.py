@@ -32,11 +32,11 @@ from processors.saga.commands import command_for
 from processors.saga.deadlines import Deadline, DeadlineIndex
 from processors.saga.decide import TRIGGERS, RetryPolicy, decide
 from processors.saga.state import COMPENSATED, COMPLETED, NEEDS_ATTENTION, Saga, evolve, replace
-from streams import metrics
-from streams.codec import AvroCodec
-from streams.deadletter import DeadLetters
-from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_each, tables_recovered
+from streams.adapters.codec import AvroCodec
 from streams.messages import Message
+from streams.runtime import metrics
+from streams.runtime.deadletter import DeadLetters
+from streams.runtime.faust_fixes import DEFAULT_BATCHING, Batching, handle_each, tables_recovered
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,8 @@ def build_saga_agent(
     batching: Batching = DEFAULT_BATCHING,
 ):
     """Register ``orchestrate_fulfilment``. ``send`` routes a record or command to its
-    topic (``streams.saga_app`` knows which); ``deadlines`` mirrors every stored state."""
+    topic (``streams.runtime.saga_wiring`` knows which); ``deadlines`` mirrors every stored
+    state."""
 
     async def handle(event: faust.EventT) -> None:
         trigger = await dead_letters.decode(event, codec)

@@ -7,8 +7,8 @@ import datetime as dt
 import click
 
 from streams.cli.output import emit_json, fail, readable, table, usage
-from streams.readside import ReadSideError, read_analytics
-from streams.settings import Settings
+from streams.config.settings import Settings
+from streams.ops.readside import ReadSideError, read_analytics
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from streams.admin import KafkaUnavailable
+from streams.adapters.admin import KafkaUnavailable
 from streams.cli.needs import require_kafka
 from streams.cli.output import emit_json, fail, table, usage
-from streams.consumer_groups import GroupBusy, NothingToReset, plan_reset, reset_group
-from streams.settings import Settings
-from streams.timeparse import TimeParseError, parse_time, to_millis
+from streams.config.settings import Settings
+from streams.config.timeparse import TimeParseError, parse_time, to_millis
+from streams.ops.consumer_groups import GroupBusy, NothingToReset, plan_reset, reset_group
 
 COLUMNS = ("topic", "partition", "current_offset", "new_offset")
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import click
 from kafka import KafkaConsumer, TopicPartition
 
-from streams.admin import KafkaUnavailable
+from streams.adapters.admin import KafkaUnavailable
+from streams.adapters.eventlog import open_consumer
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
-from streams.deadletter import (
+from streams.config.settings import Settings
+from streams.config.timeparse import from_millis
+from streams.config.topics import DEAD_LETTERS
+from streams.runtime.deadletter import (
     FAILED_AT,
     FINGERPRINT,
     REASON,
@@ -16,10 +20,6 @@ from streams.deadletter import (
     SOURCE_PARTITION,
     SOURCE_TOPIC,
 )
-from streams.eventlog import open_consumer
-from streams.settings import Settings
-from streams.timeparse import from_millis
-from streams.topics import DEAD_LETTERS
 
 
 @click.group("dead-letters")

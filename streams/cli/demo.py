@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 from tqdm import tqdm
 
-from streams.admin import KafkaUnavailable, create_topics
+from streams.adapters.admin import KafkaUnavailable, create_topics
+from streams.adapters.schema_registry import registry_codec
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail
 from streams.cli.params import Seconds
-from streams.demo import answering, run_demo, summary_dict
-from streams.schema_registry import registry_codec
-from streams.settings import Settings
+from streams.config.settings import Settings
+from streams.ops.demo import answering, run_demo, summary_dict
 
 
 @click.command()

@@ -9,9 +9,9 @@ import sys
 import click
 
 from streams.cli.output import fail, usage
-from streams.kafka_tools import TOOLS, tool_command
-from streams.settings import Settings
-from streams.stack.errors import StackError
+from streams.config.settings import Settings
+from streams.ops.kafka_tools import TOOLS, tool_command
+from streams.ops.stack.errors import StackError
 
 
 @click.command(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from streams.admin import KafkaUnavailable
+from streams.adapters.admin import KafkaUnavailable
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
-from streams.lag import consumer_lag
-from streams.settings import Settings
+from streams.config.settings import Settings
+from streams.ops.lag import consumer_lag
 
 
 @click.command()

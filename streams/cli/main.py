@@ -7,9 +7,9 @@ import sys
 
 import click
 
-from streams import logs
-from streams.schema_registry import RegistryRefused, RegistryUnavailable
-from streams.settings import Settings, SettingsError
+from streams.adapters.schema_registry import RegistryRefused, RegistryUnavailable
+from streams.config import logs
+from streams.config.settings import Settings, SettingsError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

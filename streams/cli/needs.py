@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import click
 
-from streams.admin import KafkaUnavailable
+from streams.adapters.admin import KafkaUnavailable
+from streams.adapters.reachability import probe_kafka
 from streams.cli.output import fail
-from streams.reachability import probe_kafka
-from streams.settings import Settings
+from streams.config.settings import Settings
 
 
 def require_kafka(settings: Settings) -> None:

@@ -10,16 +10,16 @@ import click
 from processors.orders import limits
 from processors.orders.domain import fold
 from processors.orders.handling import order_from_snapshot
-from streams.admin import KafkaUnavailable
+from streams.adapters.admin import KafkaUnavailable
+from streams.adapters.client import CommandClient, new_command
+from streams.adapters.codec import AvroCodec
+from streams.adapters.eventlog import latest_snapshot, read_order_events
+from streams.adapters.schema_registry import registry_codec
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, fields, readable, table, usage
 from streams.cli.params import Seconds, Time
-from streams.client import CommandClient, new_command
-from streams.codec import AvroCodec
-from streams.eventlog import latest_snapshot, read_order_events
-from streams.schema_registry import registry_codec
-from streams.settings import Settings
-from streams.timeparse import TimeParseError, from_millis, parse_time, to_millis
+from streams.config.settings import Settings
+from streams.config.timeparse import TimeParseError, from_millis, parse_time, to_millis
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 TIMEOUT = click.option(

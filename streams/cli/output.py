@@ -9,8 +9,8 @@ from typing import Any, NoReturn
 
 import click
 
-from streams.redact import mask_secrets
-from streams.timeparse import from_millis
+from streams.config.redact import mask_secrets
+from streams.config.timeparse import from_millis
 
 
 def emit_json(obj: Any) -> None:

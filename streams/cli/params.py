@@ -7,7 +7,7 @@ import math
 
 import click
 
-from streams.timeparse import TimeParseError, parse_time
+from streams.config.timeparse import TimeParseError, parse_time
 
 
 class Seconds(click.ParamType):
@@ -38,7 +38,7 @@ class Seconds(click.ParamType):
 
 
 class Time(click.ParamType):
-    """A time as ``streams.timeparse`` reads it (ISO-8601 with a zone, an age such as
+    """A time as ``streams.config.timeparse`` reads it (ISO-8601 with a zone, an age such as
     ``2h``, ``earliest``), checked while the arguments are parsed: a bad one is a usage
     error before the command connects to anything. Converts to the text given; the
     command reads it with ``parse_time`` (``earliest`` and ages are relative to then)."""

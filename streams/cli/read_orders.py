@@ -11,8 +11,8 @@ import redis
 from sinks import redis_queries
 from streams.cli.orders import orders
 from streams.cli.output import emit_json, fail, fields, readable, table, usage
-from streams.redact import redact_url
-from streams.settings import Settings
+from streams.config.redact import redact_url
+from streams.config.settings import Settings
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 LIST_COLUMNS = ["order_id", "status", "total", "version", "created_at"]

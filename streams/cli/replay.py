@@ -1,7 +1,7 @@
 """``orderflow replay``: seek the event topics to a time and rebuild or repair read models.
 
 From the log start it is a full rebuild into shadows swapped in atomically; from a
-mid-log time it repairs every order the window touched (see ``streams.replay.run``).
+mid-log time it repairs every order the window touched (see ``streams.ops.replay.run``).
 Anything it cannot make correct is refused with one line, before anything changes.
 """
 
@@ -15,19 +15,19 @@ import redis
 from tqdm import tqdm
 
 from sinks.clickhouse_client import ClickHouseError, connect_clickhouse, read_owner
-from streams.admin import KafkaUnavailable
+from streams.adapters.admin import KafkaUnavailable
+from streams.adapters.schema_registry import registry_codec
 from streams.cli.needs import require_kafka
 from streams.cli.output import emit_json, fail, table, usage
-from streams.consumer_groups import active_members
-from streams.redact import redact_url
-from streams.replay.plan import PlanError, covers_whole_log, make_plan, resolve_topics
-from streams.replay.reader import open_replay_consumer
-from streams.replay.run import Replay, Summary, timed
-from streams.replay.shadow import ClickHouseTarget, RedisTarget
-from streams.schema_registry import registry_codec
-from streams.settings import Settings
-from streams.timeparse import TimeParseError, parse_time, to_millis
-from streams.topics import PROJECTED_TOPICS
+from streams.config.redact import redact_url
+from streams.config.settings import Settings
+from streams.config.timeparse import TimeParseError, parse_time, to_millis
+from streams.config.topics import PROJECTED_TOPICS
+from streams.ops.consumer_groups import active_members
+from streams.ops.replay.plan import PlanError, covers_whole_log, make_plan, resolve_topics
+from streams.ops.replay.reader import open_replay_consumer
+from streams.ops.replay.run import Replay, Summary, timed
+from streams.ops.replay.shadow import ClickHouseTarget, RedisTarget
 
 PROJECTIONS = {"redis": ("redis",), "clickhouse": ("clickhouse",), "all": ("redis", "clickhouse")}
 COLUMNS = ("topic", "partition", "start_offset", "end_offset", "records")

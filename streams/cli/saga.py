@@ -15,14 +15,14 @@ import uuid
 import click
 
 from processors.saga.state import STATES
-from streams.admin import KafkaUnavailable
+from streams.adapters.admin import KafkaUnavailable
+from streams.adapters.client import CommandClient, now_ms
+from streams.adapters.schema_registry import registry_codec
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table, when
-from streams.client import CommandClient, now_ms
+from streams.config.settings import Settings
+from streams.config.topics import SAGA_TICKS
 from streams.messages import Message
-from streams.schema_registry import registry_codec
-from streams.settings import Settings
-from streams.topics import SAGA_TICKS
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 

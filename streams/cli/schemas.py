@@ -19,17 +19,17 @@ import avro.compatibility as avro_compat
 import avro.schema
 import click
 
-from streams import redact
-from streams.cli.output import emit_json, fail, table, usage
-from streams.schema_registry import (
+from streams.adapters.schema_registry import (
     RegistryRefused,
     RegistryUnavailable,
     SchemaRegistryClient,
     schema_text,
     subject_name,
 )
-from streams.schema_store import SchemaStore, SchemaStoreError, SchemaVersion
-from streams.settings import Settings
+from streams.adapters.schema_store import SchemaStore, SchemaStoreError, SchemaVersion
+from streams.cli.output import emit_json, fail, table, usage
+from streams.config import redact
+from streams.config.settings import Settings
 
 REASONS = {
     "reader_field_missing_default_value": "the reader has a field without a default "

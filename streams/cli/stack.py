@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from streams import stack as local_stack
-from streams.settings import Settings
+from streams.config.settings import Settings
+from streams.ops import stack as local_stack
 
 
 def _fail(exc: local_stack.StackError) -> None:

@@ -6,14 +6,14 @@ import json
 
 import click
 
-from streams.admin import KafkaUnavailable
+from streams.adapters.admin import KafkaUnavailable
+from streams.adapters.schema_registry import registry_codec
 from streams.cli.needs import needs_kafka
 from streams.cli.output import fail
 from streams.cli.params import Time
-from streams.schema_registry import registry_codec
-from streams.settings import Settings
-from streams.tail import Where, human, tail
-from streams.timeparse import TimeParseError, parse_time, to_millis
+from streams.config.settings import Settings
+from streams.config.timeparse import TimeParseError, parse_time, to_millis
+from streams.ops.tail import Where, human, tail
 
 
 def _where(raw: str | None, follow: bool) -> Where:

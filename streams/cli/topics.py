@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from streams.admin import KafkaUnavailable, create_topics
+from streams.adapters.admin import KafkaUnavailable, create_topics
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
-from streams.settings import Settings
-from streams.topics import ALL_TOPICS
+from streams.config.settings import Settings
+from streams.config.topics import ALL_TOPICS
 
 
 @click.group()

@@ -9,16 +9,17 @@ import click
 import redis
 
 from sinks import redis_queries
-from streams.admin import KafkaUnavailable
+from streams.adapters.admin import KafkaUnavailable
+from streams.adapters.codec import AvroCodec
+from streams.adapters.eventlog import LoggedEvent, partition_for, read_all_events
+from streams.adapters.schema_registry import registry_codec
+from streams.adapters.writeside import WriteSideLog
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
-from streams.codec import AvroCodec
-from streams.eventlog import LoggedEvent, partition_for, read_all_events
+from streams.config.settings import Settings
 from streams.messages import Message
-from streams.readside import ReadSideError, read_analytics
-from streams.schema_registry import registry_codec
-from streams.settings import Settings
-from streams.verify import (
+from streams.ops.readside import ReadSideError, read_analytics
+from streams.ops.verify import (
     FoldedLog,
     ModelDrift,
     WriteLedger,
@@ -30,7 +31,6 @@ from streams.verify import (
     results_horizon,
     status_count_triples,
 )
-from streams.writeside import WriteSideLog
 
 
 def redis_drift(settings: Settings, log: FoldedLog) -> ModelDrift:

@@ -10,11 +10,11 @@ import sys
 
 import click
 
-from streams.admin import KafkaUnavailable, create_changelog_topics, create_topics
+from streams.adapters.admin import KafkaUnavailable, create_changelog_topics, create_topics
 from streams.cli.needs import needs_kafka
 from streams.cli.output import fail
-from streams.roles import ROLES
-from streams.settings import Settings
+from streams.config.roles import ROLES
+from streams.config.settings import Settings
 
 
 @click.command()
@@ -46,7 +46,7 @@ def worker(settings: Settings, loglevel: str, role: str | None) -> None:
     except KafkaUnavailable as exc:
         fail(str(exc))
     if role in ROLES or not settings.agents:  # ORDERFLOW_AGENTS alone: the expert's choice
-        from streams.consumer_groups import topology_conflict
+        from streams.ops.consumer_groups import topology_conflict
 
         conflict = topology_conflict(settings, role)
         if conflict:
@@ -56,7 +56,7 @@ def worker(settings: Settings, loglevel: str, role: str | None) -> None:
         if owner:
             fail(owner)
     if role is None and not settings.agents:
-        from streams.supervisor import supervise
+        from streams.ops.supervisor import supervise
 
         sys.exit(supervise(settings, loglevel))
     if role == "all":
@@ -99,7 +99,7 @@ def _own_embedded_clickhouse(settings: Settings) -> None:
 
 def run_faust_worker(loglevel: str) -> None:
     """The Faust worker of ``streams.app`` in this process."""
-    from streams.faust_fixes import UntestedFaust
+    from streams.runtime.faust_fixes import UntestedFaust
 
     try:
         from streams.app import app, settings  # late: building the app reads settings

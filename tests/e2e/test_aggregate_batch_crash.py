@@ -25,14 +25,14 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from processors.orders.domain import fold
-from streams.admin import create_topics, delete_namespace_topics
-from streams.client import CommandClient, new_command
-from streams.codec import AvroCodec
-from streams.kafka_clients import kafka_python_config
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.client import CommandClient, new_command
+from streams.adapters.codec import AvroCodec
+from streams.adapters.kafka_clients import kafka_python_config
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
+from streams.config.topics import COMMAND_RESULTS, ORDER_EVENTS
 from streams.messages import Message
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
-from streams.topics import COMMAND_RESULTS, ORDER_EVENTS
 from tests.support import AGGREGATE_ONLY, start_worker, worker_env
 
 pytestmark = pytest.mark.e2e

@@ -8,11 +8,11 @@ import signal
 
 import pytest
 
-from streams.admin import create_topics, delete_namespace_topics
-from streams.client import CommandClient, new_command
-from streams.codec import AvroCodec
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.client import CommandClient, new_command
+from streams.adapters.codec import AvroCodec
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
 from tests.support import AGGREGATE_ONLY, read_topic, start_worker, worker_env
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +29,7 @@ def lifecycle(order_id: str) -> list:
     ]
 
 
-# Regression test for the recovery race fixed in streams/faust_fixes.py
+# Regression test for the recovery race fixed in streams/runtime/faust_fixes.py
 # (faust-streaming/faust#596): before the fix the restarted worker skipped 2-8 commands
 # in most runs here (5 of 5 in a row with memory://), because records delivered while
 # recovery seeked the stream partitions were cleared from the agent's queue.

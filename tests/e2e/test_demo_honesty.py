@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.admin import create_topics, delete_namespace_topics
-from streams.settings import Settings
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.config.settings import Settings
 from tests.support import AGGREGATE_ONLY, orderflow, read_topic, start_worker, worker_env
 
 pytestmark = pytest.mark.e2e

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.admin import admin_client, delete_namespace_topics
-from streams.settings import Settings
-from streams.topics import ALL_TOPICS
+from streams.adapters.admin import admin_client, delete_namespace_topics
+from streams.config.settings import Settings
+from streams.config.topics import ALL_TOPICS
 from tests.support import eventually, free_port, get_json, worker_env
 
 pytestmark = pytest.mark.e2e

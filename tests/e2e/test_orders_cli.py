@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from streams.admin import create_topics, delete_namespace_topics
-from streams.settings import Settings
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.config.settings import Settings
 from tests.support import AGGREGATE_ONLY, eventually, orderflow, start_worker, worker_env
 
 pytestmark = pytest.mark.e2e

@@ -13,11 +13,11 @@ import redis
 
 from bench.event_log import order_events, produce_events
 from sinks import redis_queries
-from streams.admin import create_topics, delete_namespace_topics
-from streams.codec import AvroCodec
-from streams.lag import consumer_lag
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.codec import AvroCodec
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
+from streams.ops.lag import consumer_lag
 from tests.support import eventually, orderflow, start_worker, worker_env
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +26,7 @@ ORDERS = 950  # about 3000 events
 RATE = 1500  # events/s: the stream is still flowing when the kill comes
 
 
-# Regression test for the recovery race fixed in streams/faust_fixes.py: before the fix a
+# Regression test for the recovery race fixed in streams/runtime/faust_fixes.py: before the fix a
 # restarted worker could skip the first records of a partition, and the sink that had not
 # flushed them yet showed drift (seen once: ClickHouse 31, Redis 0).
 def test_kill_9_mid_batch_then_restart_leaves_zero_drift(tmp_path):

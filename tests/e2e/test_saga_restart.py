@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from streams.admin import delete_namespace_topics
+from streams.adapters.admin import delete_namespace_topics
 from tests.integration.saga_support import SagaWorker, ledger_totals, new_order_id
 from tests.support import eventually, get_json
 

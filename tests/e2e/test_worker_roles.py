@@ -1,5 +1,5 @@
 """``orderflow worker`` without ``--role``: a supervisor with one process per role
-(``streams.roles``) behind one HTTP port. The supervised topology runs the whole
+(``streams.config.roles``) behind one HTTP port. The supervised topology runs the whole
 pipeline, survives a ``kill -9`` of one role process, reports a role that stops
 answering, and stops every process on SIGTERM.
 
@@ -24,11 +24,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from streams.admin import create_topics, delete_namespace_topics
-from streams.client import CommandClient, new_command
-from streams.demo import WorkerProcess
-from streams.roles import ROLES
-from streams.settings import Settings
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.client import CommandClient, new_command
+from streams.config.roles import ROLES
+from streams.config.settings import Settings
+from streams.ops.demo import WorkerProcess
 from tests.integration.saga_support import (
     RULES,
     SCENARIOS,

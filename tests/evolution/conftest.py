@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.codec import AvroCodec
-from streams.schema_store import SchemaStore
+from streams.adapters.codec import AvroCodec
+from streams.adapters.schema_store import SchemaStore
 
 
 @pytest.fixture(scope="session")

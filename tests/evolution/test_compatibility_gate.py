@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from streams.adapters.schema_store import SchemaStore
 from streams.cli.schemas import check_store, pairs_to_check, schemas
-from streams.schema_store import SchemaStore
 
 pytestmark = pytest.mark.evolution
 

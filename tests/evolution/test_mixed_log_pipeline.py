@@ -12,13 +12,13 @@ import redis
 from kafka import KafkaProducer
 
 from sinks import redis_queries
-from streams.admin import create_topics, delete_namespace_topics
-from streams.codec import AvroCodec
-from streams.deadletter import FINGERPRINT, REASON
-from streams.kafka_clients import kafka_python_config
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.codec import AvroCodec
+from streams.adapters.kafka_clients import kafka_python_config
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
 from streams.messages import Message
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
+from streams.runtime.deadletter import FINGERPRINT, REASON
 from tests.evolution.versioned_writes import write_with_version
 from tests.support import (
     AGGREGATE_ONLY,

@@ -12,9 +12,9 @@ import fastavro
 import pytest
 from versioned_writes import downcast, write_with_version
 
-from streams.codec import AvroCodec, DecodeError, EncodeError
+from streams.adapters.codec import AvroCodec, DecodeError, EncodeError
+from streams.adapters.schema_store import SchemaStore
 from streams.messages import Message
-from streams.schema_store import SchemaStore
 
 pytestmark = pytest.mark.evolution
 

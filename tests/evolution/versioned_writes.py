@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from streams.codec import AvroCodec
+from streams.adapters.codec import AvroCodec
 from streams.messages import Message
 
 Body = dict[str, Any]
 
 # (record, version) -> fn(latest_body, old_body) -> old_body: the inverse of the upcaster
-# registered under the same key in streams.upcasters.
+# registered under the same key in streams.adapters.upcasters.
 DOWNCASTERS: dict[tuple[str, int], Callable[[Body, Body], Body]] = {
     ("OrderShipped", 1): lambda latest, old: {
         **old,

@@ -24,14 +24,14 @@ from typing import Any
 import redis
 
 from sinks import redis_queries
-from streams.admin import create_topics, delete_namespace_topics
-from streams.client import CommandClient, new_command
-from streams.codec import AvroCodec
-from streams.demo import WorkerProcess
-from streams.roles import ROLES
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
-from streams.stack.process import is_alive
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.client import CommandClient, new_command
+from streams.adapters.codec import AvroCodec
+from streams.adapters.schema_store import SchemaStore
+from streams.config.roles import ROLES
+from streams.config.settings import Settings
+from streams.ops.demo import WorkerProcess
+from streams.ops.stack.process import is_alive
 from tests.support import eventually, free_port, free_port_block, orderflow
 
 CODEC = AvroCodec(SchemaStore.load())

@@ -1,7 +1,7 @@
 """Scale-out that survives: two processes of each deciding role in one group, kill -9
 one of each under load, then, once it is back, the other.
 
-Before ``streams/faust_fixes.py`` fix 5 the survivor crashed on takeover: a partition that
+Before ``streams/runtime/faust_fixes.py`` fix 5 the survivor crashed on takeover: a partition that
 had been its standby came back to it with a stale transactional producer, fenced by the
 dead process (``ProducerFenced`` → app crash; faust-streaming/faust#323). The order of
 starts makes that happen on every run: the first pair owns every partition before the

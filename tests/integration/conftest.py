@@ -17,8 +17,8 @@ import redis
 from processors.projections.position import SourceEvent
 from sinks.clickhouse_client import connect_clickhouse
 from sinks.clickhouse_schema import drop_schema
+from streams.config.settings import Settings
 from streams.messages import Message
-from streams.settings import Settings
 
 TOPIC = "orders.events"
 PARTITIONS = 3

@@ -12,12 +12,12 @@ from sinks import clickhouse_queries
 from sinks.clickhouse_sink import ClickHouseSink
 from sinks.redis_keys import generation_prefix, read_generation
 from sinks.redis_sink import RedisSink
-from streams.codec import AvroCodec
-from streams.kafka_clients import kafka_python_config
+from streams.adapters.codec import AvroCodec
+from streams.adapters.kafka_clients import kafka_python_config
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
 from streams.messages import Message
-from streams.projection_runtime.writes import feed
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
+from streams.runtime.projections.writes import feed
 from tests.integration.conftest import START_MS, order_history
 
 TOPIC = "orders.events"

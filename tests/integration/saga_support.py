@@ -6,11 +6,11 @@ import collections
 import uuid
 from pathlib import Path
 
-from streams.admin import create_topics
-from streams.client import CommandClient, new_command
-from streams.codec import AvroCodec
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
+from streams.adapters.admin import create_topics
+from streams.adapters.client import CommandClient, new_command
+from streams.adapters.codec import AvroCodec
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
 from tests.support import eventually, get_json, read_topic, start_worker, worker_env
 
 TERMINAL = ("completed", "compensated", "needs_attention")

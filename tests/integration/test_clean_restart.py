@@ -1,6 +1,6 @@
 """A worker stopped cleanly and started again keeps its tables under exactly_once.
 
-Regression test for the second fix in ``streams/faust_fixes.py``: faust-streaming read
+Regression test for the second fix in ``streams/runtime/faust_fixes.py``: faust-streaming read
 the changelogs' highwaters from an empty cache in a fresh process and restored nothing,
 so after a clean restart the saga table was empty and every order unknown.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.admin import delete_namespace_topics
-from streams.client import new_command
+from streams.adapters.admin import delete_namespace_topics
+from streams.adapters.client import new_command
 from tests.integration.saga_support import SagaWorker, new_order_id
 from tests.support import eventually
 

@@ -21,16 +21,16 @@ from confluent_kafka.schema_registry import SchemaRegistryClient, record_subject
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from streams.admin import create_topics, delete_namespace_topics
-from streams.client import CommandClient, new_command
-from streams.codec import AvroCodec
-from streams.deadletter import REASON
-from streams.eventlog import partition_for
-from streams.schema_registry import registry_codec
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
-from streams.stack.registry import registry_answers
-from streams.topics import ORDER_COMMANDS
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.client import CommandClient, new_command
+from streams.adapters.codec import AvroCodec
+from streams.adapters.eventlog import partition_for
+from streams.adapters.schema_registry import registry_codec
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
+from streams.config.topics import ORDER_COMMANDS
+from streams.ops.stack.registry import registry_answers
+from streams.runtime.deadletter import REASON
 from tests.support import AGGREGATE_ONLY, orderflow, read_topic, start_worker, worker_env
 
 pytestmark = pytest.mark.integration

@@ -15,11 +15,11 @@ import pytest
 from kafka import KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from streams.admin import create_topics, delete_namespace_topics
-from streams.consumer_groups import with_admin
-from streams.kafka_clients import kafka_python_config
-from streams.lag import consumer_lag
-from streams.topics import ORDER_EVENTS
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.kafka_clients import kafka_python_config
+from streams.config.topics import ORDER_EVENTS
+from streams.ops.consumer_groups import with_admin
+from streams.ops.lag import consumer_lag
 
 pytestmark = pytest.mark.integration
 

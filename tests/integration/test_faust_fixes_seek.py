@@ -17,11 +17,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from streams.admin import create_topics, delete_namespace_topics
-from streams.faust_fixes import seek_to_committed_or_beginning
-from streams.kafka_clients import aiokafka_config
-from streams.settings import Settings
-from streams.topics import TopicSpec
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.kafka_clients import aiokafka_config
+from streams.config.settings import Settings
+from streams.config.topics import TopicSpec
+from streams.runtime.faust_fixes import seek_to_committed_or_beginning
 
 pytestmark = pytest.mark.integration
 

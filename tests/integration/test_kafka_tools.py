@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from streams.admin import create_topics, delete_namespace_topics
-from streams.kafka_security import KafkaSecurity
-from streams.kafka_tools import client_properties
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.config.kafka_security import KafkaSecurity
+from streams.ops.kafka_tools import client_properties
 from tests.support import orderflow
 
 pytestmark = pytest.mark.integration

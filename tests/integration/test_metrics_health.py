@@ -17,11 +17,11 @@ import uuid
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.admin import create_topics, delete_namespace_topics
-from streams.client import CommandClient, new_command
-from streams.codec import AvroCodec
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.client import CommandClient, new_command
+from streams.adapters.codec import AvroCodec
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
 from tests.integration.saga_support import RULES, TERMINAL
 from tests.support import eventually, free_port, start_worker, worker_env
 

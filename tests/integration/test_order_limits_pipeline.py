@@ -17,13 +17,13 @@ import redis
 
 from processors.orders import limits
 from sinks import redis_queries
-from streams.admin import create_topics, delete_namespace_topics
-from streams.client import CommandClient, new_command
-from streams.codec import AvroCodec
-from streams.eventlog import read_all_events
-from streams.readside import read_analytics
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.client import CommandClient, new_command
+from streams.adapters.codec import AvroCodec
+from streams.adapters.eventlog import read_all_events
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
+from streams.ops.readside import read_analytics
 from tests.support import AGGREGATE_ONLY, eventually, orderflow, start_worker, worker_env
 
 pytestmark = pytest.mark.integration

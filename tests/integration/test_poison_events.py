@@ -18,16 +18,16 @@ from bench.event_log import order_events, produce_events
 from processors.orders.handling import UNWRITABLE
 from sinks import redis_queries
 from sinks.redis_keys import generation_prefix, read_generation, user_orders_key
-from streams.admin import KafkaUnavailable, create_topics, delete_namespace_topics
-from streams.client import CommandClient, new_command
-from streams.codec import AvroCodec
-from streams.deadletter import REASON, SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC
-from streams.kafka_clients import kafka_python_config
-from streams.lag import consumer_lag
+from streams.adapters.admin import KafkaUnavailable, create_topics, delete_namespace_topics
+from streams.adapters.client import CommandClient, new_command
+from streams.adapters.codec import AvroCodec
+from streams.adapters.kafka_clients import kafka_python_config
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
 from streams.messages import Message
-from streams.readside import read_analytics
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
+from streams.ops.lag import consumer_lag
+from streams.ops.readside import read_analytics
+from streams.runtime.deadletter import REASON, SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC
 from tests.support import eventually, read_topic, start_worker, worker_env
 
 pytestmark = pytest.mark.integration

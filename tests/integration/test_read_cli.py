@@ -20,7 +20,7 @@ from sinks.clickhouse_sink import ClickHouseSink
 from sinks.redis_sink import RedisSink
 from streams.cli import main
 from streams.messages import Message
-from streams.projection_runtime.writes import feed
+from streams.runtime.projections.writes import feed
 
 pytestmark = pytest.mark.integration
 

@@ -15,13 +15,13 @@ import redis
 
 from bench.event_log import order_events, produce_events
 from sinks import redis_queries
-from streams.admin import create_topics, delete_namespace_topics
-from streams.codec import AvroCodec
-from streams.eventlog import read_all_events
-from streams.lag import consumer_lag
-from streams.readside import read_analytics
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.codec import AvroCodec
+from streams.adapters.eventlog import read_all_events
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
+from streams.ops.lag import consumer_lag
+from streams.ops.readside import read_analytics
 from tests.integration.test_read_cli import as_compared, figures_from_log
 from tests.support import eventually, orderflow, start_worker, worker_env
 

@@ -9,10 +9,10 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from streams.admin import create_topics, delete_namespace_topics
-from streams.consumer_groups import committed_offsets, with_admin
-from streams.kafka_clients import kafka_python_config
-from streams.timeparse import from_millis
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.kafka_clients import kafka_python_config
+from streams.config.timeparse import from_millis
+from streams.ops.consumer_groups import committed_offsets, with_admin
 from tests.integration.replay_log import produce_log
 from tests.integration.test_replay_rebuild import run_cli
 from tests.support import eventually

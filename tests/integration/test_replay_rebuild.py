@@ -14,11 +14,11 @@ from kafka.structs import OffsetAndMetadata
 
 from sinks.clickhouse_schema import drop_schema, shadow_database
 from sinks.redis_keys import order_key, read_generation, status_counts_key, user_orders_key
-from streams.admin import create_topics, delete_namespace_topics
+from streams.adapters.admin import create_topics, delete_namespace_topics
 from streams.cli.main import _register, cli
-from streams.consumer_groups import committed_offsets, with_admin
-from streams.settings import Settings
-from streams.timeparse import from_millis
+from streams.config.settings import Settings
+from streams.config.timeparse import from_millis
+from streams.ops.consumer_groups import committed_offsets, with_admin
 from tests.integration.replay_log import (
     clickhouse_sink,
     clickhouse_state,
@@ -187,12 +187,12 @@ def test_clickhouse_is_refused_while_another_process_owns_the_embedded_directory
 
 
 def test_an_interrupted_rebuild_leaves_the_live_model_unswapped(settings, log, redis_client):
-    from streams.codec import AvroCodec
-    from streams.replay.plan import make_plan
-    from streams.replay.reader import open_replay_consumer
-    from streams.replay.run import Replay, Summary, timed
-    from streams.replay.shadow import RedisTarget
-    from streams.schema_store import SchemaStore
+    from streams.adapters.codec import AvroCodec
+    from streams.adapters.schema_store import SchemaStore
+    from streams.ops.replay.plan import make_plan
+    from streams.ops.replay.reader import open_replay_consumer
+    from streams.ops.replay.run import Replay, Summary, timed
+    from streams.ops.replay.shadow import RedisTarget
 
     prefix = settings.redis_prefix
     project_live(log, redis_sink(redis_client, prefix))

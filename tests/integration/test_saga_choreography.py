@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sinks import redis_queries
-from streams.admin import delete_namespace_topics
+from streams.adapters.admin import delete_namespace_topics
 from tests.integration.saga_support import SCENARIOS, SagaWorker, ledger_totals
 from tests.support import eventually
 

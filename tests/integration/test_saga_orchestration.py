@@ -9,8 +9,8 @@ import pytest
 from kafka import KafkaProducer
 
 from sinks import redis_queries
-from streams.admin import delete_namespace_topics
-from streams.kafka_clients import kafka_python_config
+from streams.adapters.admin import delete_namespace_topics
+from streams.adapters.kafka_clients import kafka_python_config
 from tests.integration.saga_support import (
     SCENARIOS,
     SagaWorker,

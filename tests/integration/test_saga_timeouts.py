@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from streams.admin import delete_namespace_topics
+from streams.adapters.admin import delete_namespace_topics
 from tests.integration.saga_support import SagaWorker, log_messages, new_order_id, steps
 from tests.support import eventually, get_json, orderflow
 

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from sinks import redis_queries
-from streams.stack.address import HostPort, port_is_free
+from streams.ops.stack.address import HostPort, port_is_free
 from tests.support import eventually, free_port, orderflow, start_worker, worker_env
 
 pytestmark = pytest.mark.integration

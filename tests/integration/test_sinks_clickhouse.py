@@ -138,7 +138,7 @@ def test_a_second_process_is_told_who_owns_embedded_clickhouse(clickhouse_client
     probe = (
         "import json, sys\n"
         "from sinks.clickhouse_client import ClickHouseBusy, connect_clickhouse, read_owner\n"
-        "from streams.settings import Settings\n"
+        "from streams.config.settings import Settings\n"
         "s = Settings.from_env()\n"
         "try:\n    connect_clickhouse(s)\nexcept ClickHouseBusy as e:\n"
         "    print(json.dumps({'pid': e.owner_pid, 'message': str(e), 'read': read_owner(s)}))\n"
@@ -189,7 +189,7 @@ def test_analytics_on_a_half_created_read_model_answer_not_yet(clickhouse_client
     HTTP view must say "not there yet" (503), not fail with a traceback (seen in the
     pipeline bench's first seconds)."""
     from sinks.clickhouse_schema import ensure_schema, schema_complete
-    from streams.web import ReadClients, read_model_answer
+    from streams.web.queries import ReadClients, read_model_answer
 
     database = settings.clickhouse_database
     clickhouse_client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")

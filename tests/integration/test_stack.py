@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.stack.address import HostPort, port_is_free
-from streams.stack.process import is_alive, wait_for
+from streams.ops.stack.address import HostPort, port_is_free
+from streams.ops.stack.process import is_alive, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

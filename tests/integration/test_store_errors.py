@@ -19,8 +19,8 @@ from sinks.errors import is_data_error
 from sinks.redis_keys import generation_prefix, user_orders_key
 from sinks.redis_sink import RedisSink
 from streams.messages import Message
-from streams.projection_runtime.poison import write_isolating
-from streams.projection_runtime.writes import feed
+from streams.runtime.projections.poison import write_isolating
+from streams.runtime.projections.writes import feed
 from tests.support import free_port
 
 pytestmark = pytest.mark.integration

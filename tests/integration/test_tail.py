@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from streams.admin import admin_client, delete_namespace_topics
-from streams.tail import Where, tail
+from streams.adapters.admin import admin_client, delete_namespace_topics
+from streams.ops.tail import Where, tail
 from tests.integration.saga_support import SCENARIOS, SagaWorker, codec, new_order_id
 from tests.support import eventually, orderflow
 

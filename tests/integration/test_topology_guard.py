@@ -8,9 +8,9 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from streams.admin import create_topics
-from streams.kafka_clients import kafka_python_config
-from streams.settings import Settings
+from streams.adapters.admin import create_topics
+from streams.adapters.kafka_clients import kafka_python_config
+from streams.config.settings import Settings
 from tests.support import orderflow, worker_env
 
 pytestmark = pytest.mark.integration

@@ -11,12 +11,12 @@ import json
 import pytest
 
 from sinks import redis_queries
-from streams.admin import create_topics, delete_namespace_topics
-from streams.client import CommandClient, new_command
-from streams.codec import AvroCodec
-from streams.deadletter import REASON, SOURCE_TOPIC
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
+from streams.adapters.admin import create_topics, delete_namespace_topics
+from streams.adapters.client import CommandClient, new_command
+from streams.adapters.codec import AvroCodec
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
+from streams.runtime.deadletter import REASON, SOURCE_TOPIC
 from tests.support import (
     AGGREGATE_ONLY,
     eventually,

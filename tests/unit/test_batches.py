@@ -1,4 +1,4 @@
-"""Batches of the deciding agents (streams/faust_fixes.py): a table write inside a batch
+"""Batches of the deciding agents (streams/runtime/faust_fixes.py): a table write inside a batch
 goes to the partition of the message made current, and a batch is acknowledged only once
 handled, inside the commit fence, after the deliveries of its sends outside the
 transaction.
@@ -20,8 +20,8 @@ import faust
 import pytest
 from faust.types import TP
 
-from streams import faust_fixes
-from streams.faust_fixes import (
+from streams.runtime import faust_fixes
+from streams.runtime.faust_fixes import (
     Batching,
     CommitFence,
     await_before_ack,

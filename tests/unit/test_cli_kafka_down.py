@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from streams.reachability import bootstrap_addresses
+from streams.adapters.reachability import bootstrap_addresses
 from tests.support import free_port, orderflow
 
 pytestmark = pytest.mark.unit

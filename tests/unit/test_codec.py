@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.codec import MARKER, AvroCodec, DecodeError, EncodeError, register_faust_codec
+from streams.adapters.codec import MARKER, AvroCodec, DecodeError, EncodeError, register_faust_codec
+from streams.adapters.schema_store import SchemaStore
 from streams.messages import Message
-from streams.schema_store import SchemaStore
 from tests.unit.saga_samples import SAGA_SAMPLES
 
 pytestmark = pytest.mark.unit

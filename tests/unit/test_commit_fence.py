@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from streams.faust_fixes import CommitFence
+from streams.runtime.faust_fixes import CommitFence
 
 pytestmark = pytest.mark.unit
 
@@ -69,7 +69,7 @@ def test_installing_the_patches_twice_wraps_each_method_once():
     from faust.tables.recovery import Recovery
     from faust.transport.consumer import Consumer
 
-    from streams.faust_fixes import install
+    from streams.runtime.faust_fixes import install
 
     install()
     patched = (Recovery.on_recovery_completed, Consumer.force_commit)
@@ -80,7 +80,7 @@ def test_installing_the_patches_twice_wraps_each_method_once():
 
 
 def test_the_fixes_refuse_an_untested_faust_naming_both_versions_and_the_way_out():
-    from streams.faust_fixes import ALLOW_UNTESTED, TESTED, UntestedFaust, check_versions
+    from streams.runtime.faust_fixes import ALLOW_UNTESTED, TESTED, UntestedFaust, check_versions
 
     tested = {name: versions[0] for name, versions in TESTED.items()}
     check_versions(tested, {})  # the pinned versions pass
@@ -94,7 +94,7 @@ def test_the_fixes_refuse_an_untested_faust_naming_both_versions_and_the_way_out
 
 
 def test_a_patched_method_that_is_gone_is_named():
-    from streams.faust_fixes import UntestedFaust, patch_once
+    from streams.runtime.faust_fixes import UntestedFaust, patch_once
 
     class Renamed:
         pass

@@ -11,11 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from streams.client import new_command
-from streams.codec import MARKER, AvroCodec, DecodeError, EncodeError
-from streams.deadletter import FINGERPRINT, REASON, DeadLetters
-from streams.messages import Message
-from streams.schema_registry import (
+from streams.adapters.client import new_command
+from streams.adapters.codec import MARKER, AvroCodec, DecodeError, EncodeError
+from streams.adapters.schema_registry import (
     RegistryIds,
     RegistryUnavailable,
     SchemaRegistryClient,
@@ -23,9 +21,11 @@ from streams.schema_registry import (
     ensure_registered,
     registry_codec,
 )
-from streams.schema_store import SchemaStore
-from streams.settings import Settings
-from streams.tail import decode_value
+from streams.adapters.schema_store import SchemaStore
+from streams.config.settings import Settings
+from streams.messages import Message
+from streams.ops.tail import decode_value
+from streams.runtime.deadletter import FINGERPRINT, REASON, DeadLetters
 from tests.unit.recorded_registry import recorded_registry
 
 pytestmark = pytest.mark.unit

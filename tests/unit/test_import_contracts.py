@@ -51,3 +51,13 @@ def test_a_sink_that_imports_the_cli_breaks_the_contract(tmp_path: Path) -> None
     result = lint_imports(project)
     assert result.returncode == 1, result.stdout[-2000:]
     assert "Sinks know their store, not the runtime or the entry points BROKEN" in result.stdout
+
+
+def test_an_adapter_that_imports_an_operation_breaks_the_layers(tmp_path: Path) -> None:
+    project = copy_of_the_project(tmp_path)
+    codec = project / "streams" / "adapters" / "codec.py"
+    codec.write_text(codec.read_text() + "\nimport streams.ops.lag  # a back-import\n")
+    result = lint_imports(project)
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "The layers of streams/" in result.stdout and "BROKEN" in result.stdout
+    assert "streams.adapters.codec -> streams.ops.lag" in result.stdout

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from streams.logs import install
+from streams.config.logs import install
 
 pytestmark = pytest.mark.unit
 

@@ -12,8 +12,8 @@ from processors.saga.choreography import OBSERVED, REACTIONS
 from processors.saga.commands import DESTINATION
 from processors.saga.decide import REPLIES, TRIGGERS
 from processors.saga.state import COMMAND
-from streams.saga_app import RECORD_TOPIC
-from streams.schema_store import SchemaStore
+from streams.adapters.schema_store import SchemaStore
+from streams.runtime.saga_wiring import RECORD_TOPIC
 
 pytestmark = pytest.mark.unit
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.health import verdict
-from streams.metrics import merge_expositions, role_up
+from streams.runtime.health import verdict
+from streams.runtime.metrics import merge_expositions, role_up
 
 pytestmark = pytest.mark.unit
 

@@ -15,9 +15,9 @@ from processors.orders import limits
 from processors.orders.domain import CommandRejected, decide, evolve, fold
 from processors.orders.handling import command_result, handle, snapshot_of
 from sinks.clickhouse_queries import _plain
-from streams.codec import AvroCodec
+from streams.adapters.codec import AvroCodec
+from streams.adapters.schema_store import SchemaStore
 from streams.messages import Message
-from streams.schema_store import SchemaStore
 
 pytestmark = pytest.mark.unit
 

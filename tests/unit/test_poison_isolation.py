@@ -11,10 +11,10 @@ from clickhouse_connect.driver.exceptions import DataError
 
 from processors.projections.position import SourceEvent
 from streams.messages import Message
-from streams.projection_runtime.poison import Refused, merge_refusals, write_isolating
-from streams.projection_runtime.writes import feed, feed_all, feed_until_written
-from streams.replay.writers import SinkWriter
-from streams.replay.writers import feed_all as replay_feed_all
+from streams.ops.replay.writers import SinkWriter
+from streams.ops.replay.writers import feed_all as replay_feed_all
+from streams.runtime.projections.poison import Refused, merge_refusals, write_isolating
+from streams.runtime.projections.writes import feed, feed_all, feed_until_written
 
 pytestmark = pytest.mark.unit
 

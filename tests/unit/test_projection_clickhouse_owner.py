@@ -16,7 +16,7 @@ from sinks.clickhouse_client import (
     lock_path,
     read_owner,
 )
-from streams.settings import Settings
+from streams.config.settings import Settings
 
 pytestmark = pytest.mark.unit
 

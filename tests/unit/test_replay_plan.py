@@ -9,8 +9,8 @@ import pytest
 from kafka import TopicPartition
 from kafka.structs import OffsetAndTimestamp
 
-from streams.replay.plan import PartitionRange, covers_whole_log, make_plan
-from streams.replay.writers import SinkWriter, feed_all
+from streams.ops.replay.plan import PartitionRange, covers_whole_log, make_plan
+from streams.ops.replay.writers import SinkWriter, feed_all
 
 pytestmark = pytest.mark.unit
 

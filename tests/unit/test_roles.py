@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.roles import ROLES, role_for_path, role_port
-from streams.settings import Settings, SettingsError
+from streams.config.roles import ROLES, role_for_path, role_port
+from streams.config.settings import Settings, SettingsError
 
 pytestmark = pytest.mark.unit
 
@@ -18,7 +18,7 @@ def test_a_role_names_its_agents_and_a_consumer_group_of_its_own():
 
 
 def test_every_agent_group_belongs_to_exactly_one_role():
-    from streams.saga_settings import AGENT_GROUPS
+    from streams.config.saga_settings import AGENT_GROUPS
 
     groups = [group for agents in ROLES.values() for group in agents]
     assert sorted(groups) == sorted(AGENT_GROUPS)

@@ -206,8 +206,8 @@ def test_a_confirmed_order_cancelled_later_is_compensated_and_gets_a_cancellatio
 
 
 def test_records_fit_their_schemas():
-    from streams.codec import AvroCodec
-    from streams.schema_store import SchemaStore
+    from streams.adapters.codec import AvroCodec
+    from streams.adapters.schema_store import SchemaStore
 
     codec = AvroCodec(SchemaStore.load())
     run = Run()
@@ -272,8 +272,8 @@ def test_a_resume_request_for_a_saga_that_is_not_parked_changes_nothing():
 
 
 def test_resume_records_and_the_request_fit_their_schemas():
-    from streams.codec import AvroCodec
-    from streams.schema_store import SchemaStore
+    from streams.adapters.codec import AvroCodec
+    from streams.adapters.schema_store import SchemaStore
 
     codec = AvroCodec(SchemaStore.load())
     run = Run()

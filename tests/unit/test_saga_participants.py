@@ -9,9 +9,9 @@ from processors.idempotency import handle
 from processors.inventory import domain as inventory
 from processors.payment import domain as payment
 from processors.shipping import domain as shipping
-from streams.codec import AvroCodec
+from streams.adapters.codec import AvroCodec
+from streams.adapters.schema_store import SchemaStore
 from streams.messages import Message
-from streams.schema_store import SchemaStore
 from tests.unit.saga_samples import SAGA_SAMPLES
 
 pytestmark = pytest.mark.unit

@@ -11,7 +11,7 @@ import pytest
 from fastavro import parse_schema
 from fastavro.schema import to_parsing_canonical_form
 
-from streams.schema_store import SchemaStore, SchemaStoreError, crc64_avro
+from streams.adapters.schema_store import SchemaStore, SchemaStoreError, crc64_avro
 
 pytestmark = pytest.mark.unit
 

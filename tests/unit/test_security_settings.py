@@ -8,9 +8,9 @@ import logging
 import faust
 import pytest
 
-from streams import redact
-from streams.kafka_clients import aiokafka_config, faust_broker_config, kafka_python_config
-from streams.settings import Settings, SettingsError
+from streams.adapters.kafka_clients import aiokafka_config, faust_broker_config, kafka_python_config
+from streams.config import redact
+from streams.config.settings import Settings, SettingsError
 
 pytestmark = pytest.mark.unit
 
@@ -34,7 +34,7 @@ def test_plaintext_is_the_default_and_adds_nothing() -> None:
 
 def test_sasl_settings_reach_every_client_library(monkeypatch: pytest.MonkeyPatch) -> None:
     # The login check needs a broker; its own test is an integration test.
-    monkeypatch.setattr("streams.kafka_clients.check_credentials", lambda settings: None)
+    monkeypatch.setattr("streams.adapters.kafka_clients.check_credentials", lambda settings: None)
     settings = Settings.from_env(SCRAM)
     sync = kafka_python_config(settings)
     assert sync["bootstrap_servers"] == ["127.0.0.1:1", "127.0.0.2:2"]

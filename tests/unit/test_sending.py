@@ -1,4 +1,4 @@
-"""``streams.sending.send_encoded`` sends where Faust with ``faust_fixes`` fix 4 sends:
+"""``streams.runtime.sending.send_encoded`` sends where Faust with ``faust_fixes`` fix 4 sends:
 the same partition and the same transaction (the source partition's, in a stream), for
 every kind of send; and its delivery is awaited before
 the batch in hand is acknowledged.
@@ -20,8 +20,8 @@ from faust.exceptions import ProducerSendError
 from faust.streams import _current_event
 from faust.transport.consumer import TransactionManager
 
-from streams import faust_fixes, sending
-from streams.sending import send_encoded
+from streams.runtime import faust_fixes, sending
+from streams.runtime.sending import send_encoded
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.settings import Settings, SettingsError
+from streams.config.settings import Settings, SettingsError
 
 
 def test_producer_linger_defaults_to_10_ms_and_can_be_turned_off() -> None:

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from streams.stack.address import (
+from streams.ops.stack.address import (
     HostPort,
     accepts_connections,
     is_loopback,
@@ -14,7 +14,7 @@ from streams.stack.address import (
     parse_redis_url,
     port_is_free,
 )
-from streams.stack.errors import StackError
+from streams.ops.stack.errors import StackError
 
 pytestmark = pytest.mark.unit
 

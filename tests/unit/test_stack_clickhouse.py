@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.settings import Settings
-from streams.stack import clickhouse
+from streams.config.settings import Settings
+from streams.ops.stack import clickhouse
 
 pytestmark = pytest.mark.unit
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.stack import kafka_jars
-from streams.stack.address import HostPort
-from streams.stack.errors import StackError
-from streams.stack.kafka import new_cluster_id, render_server_properties
+from streams.ops.stack import kafka_jars
+from streams.ops.stack.address import HostPort
+from streams.ops.stack.errors import StackError
+from streams.ops.stack.kafka import new_cluster_id, render_server_properties
 
 pytestmark = pytest.mark.unit
 
@@ -63,8 +63,8 @@ def test_missing_mvn_is_one_clear_message(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_missing_java_is_one_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from streams.settings import Settings
-    from streams.stack import kafka
+    from streams.config.settings import Settings
+    from streams.ops.stack import kafka
 
     monkeypatch.setattr(kafka.shutil, "which", lambda name: None)
     server = kafka.LocalKafka(Settings.from_env({"ORDERFLOW_DATA_DIR": str(tmp_path)}))
@@ -75,7 +75,7 @@ def test_missing_java_is_one_clear_message(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_sasl_settings_give_a_scram_listener_and_a_plaintext_controller(tmp_path: Path) -> None:
-    from streams.kafka_security import KafkaSecurity
+    from streams.config.kafka_security import KafkaSecurity
 
     security = KafkaSecurity("SASL_PLAINTEXT", "SCRAM-SHA-512", "of", "pw-1")
     props = _parse(render_server_properties(HostPort("127.0.0.1", 29092), tmp_path, security))
@@ -90,7 +90,7 @@ def test_sasl_settings_give_a_scram_listener_and_a_plaintext_controller(tmp_path
 
 
 def test_local_broker_refuses_tls_and_odd_credentials(tmp_path: Path) -> None:
-    from streams.kafka_security import KafkaSecurity
+    from streams.config.kafka_security import KafkaSecurity
 
     with pytest.raises(StackError, match="SASL_PLAINTEXT"):
         render_server_properties(HostPort("127.0.0.1", 1), tmp_path, KafkaSecurity("SSL"))

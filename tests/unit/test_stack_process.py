@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.stack.process import PidFile, is_alive, spawn_detached, terminate, wait_for
+from streams.ops.stack.process import PidFile, is_alive, spawn_detached, terminate, wait_for
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.stack import redis as stack_redis
-from streams.stack.errors import StackError
+from streams.ops.stack import redis as stack_redis
+from streams.ops.stack.errors import StackError
 
 pytestmark = pytest.mark.unit
 

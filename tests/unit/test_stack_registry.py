@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from streams.cli.main import cli
 from streams.cli.stack import stack
-from streams.settings import Settings
-from streams.stack import registry as local_registry
-from streams.stack.errors import StackError
-from streams.stack.registry import LocalRegistry, registry_answers
+from streams.config.settings import Settings
+from streams.ops.stack import registry as local_registry
+from streams.ops.stack.errors import StackError
+from streams.ops.stack.registry import LocalRegistry, registry_answers
 
 pytestmark = pytest.mark.unit
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.stack.address import HostPort
-from streams.stack.errors import StackError
-from streams.stack.process import spawn_detached
-from streams.stack.server import LocalServer
+from streams.ops.stack.address import HostPort
+from streams.ops.stack.errors import StackError
+from streams.ops.stack.process import spawn_detached
+from streams.ops.stack.server import LocalServer
 
 pytestmark = pytest.mark.unit
 

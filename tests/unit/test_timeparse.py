@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from streams.timeparse import TimeParseError, parse_time, to_millis
+from streams.config.timeparse import TimeParseError, parse_time, to_millis
 
 pytestmark = pytest.mark.unit
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streams.messages import Message
-from streams.verify import (
+from streams.ops.verify import (
     WriteLedger,
     compare_orders,
     compare_write_side,

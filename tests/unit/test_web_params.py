@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from streams.settings import Settings, SettingsError
-from streams.web import analytics_arguments
-from streams.web_params import BadParameter
+from streams.config.settings import Settings, SettingsError
+from streams.ops.analytics import analytics_arguments
+from streams.ops.query_params import BadParameter
 
 pytestmark = pytest.mark.unit
 
