@@ -29,14 +29,13 @@ from bench.projection_loops import LoopResult, run_loop
 from bench.worker_runs import catch_up, command_latency
 from sinks.clickhouse_client import connect_clickhouse
 from sinks.clickhouse_schema import drop_schema
-from sinks.clickhouse_sink import ClickHouseSink
 from streams.adapters.admin import create_topics, delete_namespace_topics
 from streams.adapters.codec import AvroCodec
 from streams.adapters.schema_store import SchemaStore
+from streams.bootstrap import bootstrap
 from streams.cli.output import table
 from streams.config.settings import Settings
 from streams.ops.demo import WorkerProcess
-from streams.runtime.projections.agents import redis_sink_factory
 from tests.support import free_port
 
 
@@ -45,17 +44,13 @@ def _variant(settings: Settings, suffix: str) -> Settings:
     return dataclasses.replace(settings, namespace=f"{settings.namespace}-{suffix}")
 
 
-def _clickhouse_factory(settings: Settings):
-    return lambda: ClickHouseSink(connect_clickhouse(settings), settings.clickhouse_database)
-
-
 def projection_runs(settings: Settings, codec: AvroCodec, batch_size: int) -> list[LoopResult]:
     redis_only, ch_only, both = (_variant(settings, s) for s in ("redis", "ch", "both"))
     plans = [
         ("raw consume+decode", []),
-        ("redis", [redis_sink_factory(redis_only)]),
-        ("clickhouse", [_clickhouse_factory(ch_only)]),
-        ("redis+clickhouse", [redis_sink_factory(both), _clickhouse_factory(both)]),
+        ("redis", bootstrap(redis_only).sink_factories()[:1]),
+        ("clickhouse", bootstrap(ch_only).sink_factories()[1:]),
+        ("redis+clickhouse", bootstrap(both).sink_factories()),
     ]
     return [run_loop(name, settings, codec, makers, batch_size) for name, makers in plans]
 

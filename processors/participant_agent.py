@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 import faust
 
 from processors.idempotency import handle
 from streams.adapters.codec import AvroCodec
+from streams.config.clock import now_ms
 from streams.messages import Message
 from streams.runtime.deadletter import NOT_APPLICABLE, DeadLetters
 from streams.runtime.faust_fixes import DEFAULT_BATCHING, Batching, handle_each
@@ -58,6 +58,7 @@ def build_participant_agent(
     delay_ms: int = 0,
     silent: tuple[str, ...] = (),
     batching: Batching = DEFAULT_BATCHING,
+    clock: Callable[[], int] = now_ms,
 ):
     """Register agent ``name`` on ``commands`` and return it."""
 
@@ -77,7 +78,7 @@ def build_participant_agent(
         if delay_ms:
             await asyncio.sleep(delay_ms / 1000)
         try:
-            reply = apply(command, int(time.time() * 1000))
+            reply = apply(command, clock())
         except (KeyError, TypeError, ValueError) as exc:
             await dead_letters.park(
                 event, f"cannot apply {command.name}: {exc!r}", kind=NOT_APPLICABLE

@@ -18,12 +18,15 @@ the saga takes it once. The price is throughput: one partition, one worker at a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import faust
 
 from processors.idempotency import handle
 from processors.inventory.domain import COMMANDS, decide, evolve, stock_changes
 from processors.participant_agent import SendReply, build_participant_agent
 from streams.adapters.codec import AvroCodec
+from streams.config.clock import now_ms
 from streams.messages import Message
 from streams.runtime.deadletter import DeadLetters
 from streams.runtime.faust_fixes import DEFAULT_BATCHING, Batching
@@ -42,6 +45,7 @@ def build_inventory_agent(
     delay_ms: int = 0,
     silent: tuple[str, ...] = (),
     batching: Batching = DEFAULT_BATCHING,
+    clock: Callable[[], int] = now_ms,
 ):
     """Register ``reserve_and_release_stock``; ``initial_stock(sku)`` gives a SKU's units
     before its first reservation."""
@@ -74,4 +78,5 @@ def build_inventory_agent(
         delay_ms=delay_ms,
         silent=silent,
         batching=batching,
+        clock=clock,
     )

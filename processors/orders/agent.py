@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import faust
 
 from processors.orders.domain import Order
 from processors.orders.handling import COMMANDS, Decision, handle, unwritable
 from streams.adapters.codec import AvroCodec, EncodeError
+from streams.config.clock import now_ms
 from streams.messages import Message
 from streams.runtime import metrics
 from streams.runtime.deadletter import ENCODE, NOT_APPLICABLE, DeadLetters
@@ -54,6 +54,7 @@ def build_order_agent(
     dead_letters: DeadLetters,
     snapshot_every: int,
     batching: Batching = DEFAULT_BATCHING,
+    clock: Callable[[], int] = now_ms,
 ):
     """Register ``apply_order_commands`` on ``app`` and return it."""
 
@@ -108,7 +109,7 @@ def build_order_agent(
             tally.commands[("duplicate", "")] += 1
             return
         order_id = command["order_id"]
-        now_ms = int(time.time() * 1000)
+        now = clock()
         state: Order | None
         try:
             if order_id in changed:
@@ -116,7 +117,7 @@ def build_order_agent(
             else:
                 stored = order_by_id.get(order_id)
                 state = Order.from_dict(stored) if stored else None
-            decision = handle(state, command, now_ms, snapshot_every)
+            decision = handle(state, command, now, snapshot_every)
         except (KeyError, TypeError, ValueError) as exc:
             # A command the schema accepted but the domain cannot read: park it, keep going.
             await dead_letters.park(
@@ -127,7 +128,7 @@ def build_order_agent(
             outputs = encoded(decision)
         except EncodeError as exc:
             log.warning("rejecting %s for %s: %s", command.name, order_id, exc)
-            decision = unwritable(state, command, now_ms, str(exc))
+            decision = unwritable(state, command, now, str(exc))
             try:
                 outputs = encoded(decision)
             except EncodeError as again:  # not even the rejection: the command is parked

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 import faust
@@ -33,6 +32,7 @@ from processors.saga.deadlines import Deadline, DeadlineIndex
 from processors.saga.decide import TRIGGERS, RetryPolicy, decide
 from processors.saga.state import COMPENSATED, COMPLETED, NEEDS_ATTENTION, Saga, evolve, replace
 from streams.adapters.codec import AvroCodec
+from streams.config.clock import now_ms
 from streams.messages import Message
 from streams.runtime import metrics
 from streams.runtime.deadletter import DeadLetters
@@ -53,10 +53,6 @@ HOLD_WHILE_UNREAD = 1_000
 HOLD_AT_MOST_MS = 120_000
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def build_saga_agent(
     app: faust.App,
     *,
@@ -68,6 +64,7 @@ def build_saga_agent(
     policy: RetryPolicy,
     deadlines: DeadlineIndex | None = None,
     batching: Batching = DEFAULT_BATCHING,
+    clock: Callable[[], int] = now_ms,
 ):
     """Register ``orchestrate_fulfilment``. ``send`` routes a record or command to its
     topic (``streams.runtime.saga_wiring`` knows which); ``deadlines`` mirrors every stored
@@ -81,7 +78,7 @@ def build_saga_agent(
         stored = saga_by_order.get(order_id)
         saga = Saga.from_dict(stored) if stored else None
         before = saga.status if saga else None
-        records = decide(saga, trigger, now_ms(), policy)
+        records = decide(saga, trigger, clock(), policy)
         if not records:
             return
         outgoing: list[Message] = []
@@ -130,6 +127,7 @@ def build_deadline_timer(
     owns_partition: Callable[[int], bool],
     interval: float,
     unread_input: Callable[[], int] = lambda: 0,
+    clock: Callable[[], int] = now_ms,
 ):
     """Register ``find_overdue_steps``: every ``interval`` seconds, a tick per overdue step
     in this worker's partitions (again, at growing intervals, while the step is still
@@ -166,7 +164,7 @@ def build_deadline_timer(
             return  # the table is still being restored from its changelog
         if deadlines.stale and not await rebuild():
             return
-        now = now_ms()
+        now = clock()
         nonlocal holding
         unread = unread_input()
         if deadlines_wait(unread, deadlines.next_look_at(), now):

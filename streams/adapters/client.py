@@ -18,13 +18,10 @@ from kafka.producer.future import FutureRecordMetadata
 from streams.adapters.admin import KafkaUnavailable, unavailable_message
 from streams.adapters.codec import AvroCodec, DecodeError
 from streams.adapters.kafka_clients import kafka_python_config
+from streams.config.clock import now_ms
 from streams.config.settings import Settings
 from streams.config.topics import COMMAND_RESULTS, ORDER_COMMANDS
 from streams.messages import Message
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def new_command(name: str, order_id: str, correlation_id: str | None = None, **fields: Any):

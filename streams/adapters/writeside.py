@@ -15,7 +15,6 @@ redelivered and answered; verify a quiet pipeline then.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 from kafka import TopicPartition
@@ -23,6 +22,7 @@ from kafka import TopicPartition
 from streams.adapters.admin import KafkaUnavailable
 from streams.adapters.codec import AvroCodec
 from streams.adapters.eventlog import LoggedEvent, decoded, open_consumer, records_until
+from streams.config.clock import now_ms
 from streams.config.settings import Settings
 from streams.config.topics import COMMAND_RESULTS, ORDER_EVENTS
 
@@ -36,7 +36,7 @@ class WriteSideLog:
         self.events_tps = self._partitions(settings.topic(ORDER_EVENTS.name))
         self.results_tps = self._partitions(settings.topic(COMMAND_RESULTS.name))
         self.consumer.assign(self.events_tps + self.results_tps)
-        self.opened_ms = int(time.time() * 1000)
+        self.opened_ms = now_ms()
         # One request for both topics: the closest Kafka comes to one point in time.
         self.ends = self.consumer.end_offsets(self.events_tps + self.results_tps)
         self.starts = self.consumer.beginning_offsets(self.events_tps + self.results_tps)

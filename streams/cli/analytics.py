@@ -6,6 +6,7 @@ import datetime as dt
 
 import click
 
+from streams.cli.context import pass_settings
 from streams.cli.output import emit_json, fail, readable, table, usage
 from streams.config.settings import Settings
 from streams.ops.readside import ReadSideError, read_analytics
@@ -62,7 +63,7 @@ def _date(label: str, raw: str | None) -> dt.date | None:
 @click.option("--from", "date_from", default=None, help="First UTC day (YYYY-MM-DD), inclusive.")
 @click.option("--to", "date_to", default=None, help="Last UTC day (YYYY-MM-DD), inclusive.")
 @JSON
-@click.pass_obj
+@pass_settings
 def daily(settings: Settings, date_from: str | None, date_to: str | None, as_json: bool) -> None:
     """Orders created, revenue (currency units; cents in --json) and cancellations per
     UTC day."""
@@ -75,7 +76,7 @@ def daily(settings: Settings, date_from: str | None, date_to: str | None, as_jso
 
 @analytics.command("funnel")
 @JSON
-@click.pass_obj
+@pass_settings
 def funnel(settings: Settings, as_json: bool) -> None:
     """Number of orders currently in each status."""
     _report(settings, "funnel", {}, as_json)
@@ -84,7 +85,7 @@ def funnel(settings: Settings, as_json: bool) -> None:
 @analytics.command("top-skus")
 @click.option("--limit", default="10", show_default=True, help="How many SKUs (1-1000).")
 @JSON
-@click.pass_obj
+@pass_settings
 def top_skus(settings: Settings, limit: str, as_json: bool) -> None:
     """Best-selling SKUs by units ordered."""
     if not limit.isdigit() or not 1 <= int(limit) <= 1000:
@@ -94,7 +95,7 @@ def top_skus(settings: Settings, limit: str, as_json: bool) -> None:
 
 @analytics.command("cancellations")
 @JSON
-@click.pass_obj
+@pass_settings
 def cancellations(settings: Settings, as_json: bool) -> None:
     """How often each cancellation reason was given."""
     _report(settings, "cancellations", {}, as_json)
@@ -102,7 +103,7 @@ def cancellations(settings: Settings, as_json: bool) -> None:
 
 @analytics.command("sagas")
 @JSON
-@click.pass_obj
+@pass_settings
 def sagas(settings: Settings, as_json: bool) -> None:
     """Saga steps: outcomes and failure rate per step; the ``saga`` row counts how sagas
     ended (completed, compensated)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from streams.adapters.admin import KafkaUnavailable
+from streams.cli.context import pass_settings
 from streams.cli.needs import require_kafka
 from streams.cli.output import emit_json, fail, table, usage
 from streams.config.settings import Settings
@@ -24,7 +25,7 @@ def consumer_group() -> None:
 @click.option("--to-datetime", "to_datetime", required=True, help="ISO-8601 with zone or an age.")
 @click.option("--dry-run", is_flag=True, help="Show the new offsets; commit nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.pass_obj
+@pass_settings
 def reset(settings: Settings, group: str, to_datetime: str, dry_run: bool, as_json: bool) -> None:
     """Commit, for GROUP, the first offset at or after the time in every partition it
     has offsets for (the end offset where no record is that recent). Read models are

@@ -7,6 +7,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from streams.adapters.admin import KafkaUnavailable
 from streams.adapters.eventlog import open_consumer
+from streams.cli.context import pass_settings
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
 from streams.config.settings import Settings
@@ -65,7 +66,7 @@ def _row(record) -> dict:
 @dead_letters.command("list")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.pass_obj
+@pass_settings
 @needs_kafka
 def list_(settings: Settings, limit: int, as_json: bool) -> None:
     """The newest dead letters: when, from where, why, and the first bytes."""

@@ -6,11 +6,11 @@ import click
 from tqdm import tqdm
 
 from streams.adapters.admin import KafkaUnavailable, create_topics
-from streams.adapters.schema_registry import registry_codec
+from streams.bootstrap import Services
+from streams.cli.context import pass_services
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail
 from streams.cli.params import Seconds
-from streams.config.settings import Settings
 from streams.ops.demo import answering, run_demo, summary_dict
 
 
@@ -24,14 +24,15 @@ from streams.ops.demo import answering, run_demo, summary_dict
     help="Seconds to wait per phase.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.pass_obj
+@pass_services
 @needs_kafka
-def demo(settings: Settings, orders: int, timeout: float, as_json: bool) -> None:
+def demo(services: Services, orders: int, timeout: float, as_json: bool) -> None:
     """Start a worker, send ORDERS demo orders (and a few cancellations and one malformed
     message), wait until Redis and ClickHouse caught up, print a summary, stop the worker.
 
     The demo runs only on a worker it starts itself: while another process answers on
     ORDERFLOW_WEB_PORT it refuses (exit 1) rather than report on a worker it did not run."""
+    settings = services.settings
     try:
         create_topics(settings)
     except KafkaUnavailable as exc:
@@ -42,7 +43,7 @@ def demo(settings: Settings, orders: int, timeout: float, as_json: bool) -> None
             f"another process already answers on {settings.web_url} ({occupant}); the demo "
             "runs a worker of its own: stop that one, or set ORDERFLOW_WEB_PORT to a free port"
         )
-    codec = registry_codec(settings)
+    codec = services.codec
     with tqdm(total=orders, desc="orders done", unit="order", disable=as_json) as bar:
         started = False
 
@@ -54,7 +55,7 @@ def demo(settings: Settings, orders: int, timeout: float, as_json: bool) -> None
             bar.update(done - bar.n)  # orders through their saga and into the read models
 
         try:
-            summary = run_demo(settings, codec, orders, timeout, progress)
+            summary = run_demo(settings, codec, services.redis, orders, timeout, progress)
         except RuntimeError as exc:
             fail(str(exc))
     outcomes = ", ".join(f"{state} {n}" for state, n in summary.saga_outcomes.items()) or "none"

@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from streams.cli.context import pass_settings
 from streams.cli.output import fail, usage
 from streams.config.settings import Settings
 from streams.ops.kafka_tools import TOOLS, tool_command
@@ -21,7 +22,7 @@ from streams.ops.stack.errors import StackError
 )
 @click.argument("tool")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@click.pass_obj
+@pass_settings
 def kafka(settings: Settings, tool: str, args: tuple[str, ...]) -> None:
     """Run Kafka's own TOOL (kafka-TOOL.sh) with ARGS against orderflow's cluster:
     `--bootstrap-server` and, with SASL or TLS, a client config file are added. Topic names

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from streams.adapters.admin import KafkaUnavailable
+from streams.cli.context import pass_settings
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
 from streams.config.settings import Settings
@@ -19,7 +20,7 @@ from streams.ops.lag import consumer_lag
     "worker's and one per role).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.pass_obj
+@pass_settings
 @needs_kafka
 def lag(settings: Settings, group: str | None, as_json: bool) -> None:
     """Committed offset, end offset and lag of the worker's consumer groups.

@@ -8,6 +8,7 @@ import sys
 import click
 
 from streams.adapters.schema_registry import RegistryRefused, RegistryUnavailable
+from streams.bootstrap import bootstrap
 from streams.config import logs
 from streams.config.settings import Settings, SettingsError
 
@@ -33,7 +34,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
         # decode. -v shows them.
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
     try:
-        ctx.obj = Settings.from_env()
+        ctx.obj = bootstrap(Settings.from_env())  # builds nothing yet: see streams.bootstrap
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
 

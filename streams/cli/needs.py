@@ -9,6 +9,7 @@ import click
 
 from streams.adapters.admin import KafkaUnavailable
 from streams.adapters.reachability import probe_kafka
+from streams.bootstrap import Services
 from streams.cli.output import fail
 from streams.config.settings import Settings
 
@@ -28,7 +29,9 @@ def needs_kafka(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def checked(*args, **kwargs):
-        require_kafka(click.get_current_context().find_object(Settings))
+        services = click.get_current_context().find_object(Services)
+        assert services is not None, "the orderflow group callback builds the services"
+        require_kafka(services.settings)
         return command(*args, **kwargs)
 
     return checked

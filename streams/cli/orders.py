@@ -11,14 +11,13 @@ from processors.orders import limits
 from processors.orders.domain import fold
 from processors.orders.handling import order_from_snapshot
 from streams.adapters.admin import KafkaUnavailable
-from streams.adapters.client import CommandClient, new_command
-from streams.adapters.codec import AvroCodec
+from streams.adapters.client import new_command
 from streams.adapters.eventlog import latest_snapshot, read_order_events
-from streams.adapters.schema_registry import registry_codec
+from streams.bootstrap import Services
+from streams.cli.context import pass_services
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, fields, readable, table, usage
 from streams.cli.params import Seconds, Time
-from streams.config.settings import Settings
 from streams.config.timeparse import TimeParseError, from_millis, parse_time, to_millis
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -109,10 +108,9 @@ def _currency(ctx, param, value: str) -> str:
     return code
 
 
-def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -> None:
-    codec = registry_codec(settings)
+def _send_and_wait(services: Services, command, timeout: float, as_json: bool) -> None:
     try:
-        client = CommandClient(settings, codec)
+        client = services.command_client()
     except KafkaUnavailable as exc:
         fail(str(exc))
     try:
@@ -173,16 +171,16 @@ def _send_and_wait(settings: Settings, command, timeout: float, as_json: bool) -
 )
 @TIMEOUT
 @JSON
-@click.pass_obj
+@pass_services
 @needs_kafka
-def create(settings: Settings, user_id, items, currency, order_id, timeout, as_json) -> None:
+def create(services: Services, user_id, items, currency, order_id, timeout, as_json) -> None:
     """Create an order and wait for its outcome (exit 0 accepted, 1 rejected).
 
     Prices are given in currency units (19.99) and kept as integer cents (1999), which
     is what `--json`, the events and the read models show."""
     order_id = order_id or str(uuid.uuid4())
     command = new_command("CreateOrder", order_id, user_id=user_id, items=items, currency=currency)
-    _send_and_wait(settings, command, timeout, as_json)
+    _send_and_wait(services, command, timeout, as_json)
 
 
 def _lifecycle(name: str, help_text: str, **extra):
@@ -195,11 +193,11 @@ def _lifecycle(name: str, help_text: str, **extra):
     )
     @TIMEOUT
     @JSON
-    @click.pass_obj
+    @pass_services
     @needs_kafka
-    def command(settings: Settings, order_id, expected_version, timeout, as_json, **fields):
+    def command(services: Services, order_id, expected_version, timeout, as_json, **fields):
         msg = new_command(name, order_id, expected_version=expected_version, **fields)
-        _send_and_wait(settings, msg, timeout, as_json)
+        _send_and_wait(services, msg, timeout, as_json)
 
     command.__doc__ = help_text
     for option in extra.values():
@@ -230,9 +228,9 @@ orders.command("ship")(
 orders.command("deliver")(_lifecycle("DeliverOrder", "Mark a shipped order delivered."))
 
 
-def _history(settings: Settings, order_id: str, codec: AvroCodec | None = None):
+def _history(services: Services, order_id: str):
     try:
-        return read_order_events(settings, codec or registry_codec(settings), order_id)
+        return read_order_events(services.settings, services.codec, order_id)
     except KafkaUnavailable as exc:
         fail(str(exc))
 
@@ -240,11 +238,11 @@ def _history(settings: Settings, order_id: str, codec: AvroCodec | None = None):
 @orders.command("history")
 @click.argument("order_id")
 @JSON
-@click.pass_obj
+@pass_services
 @needs_kafka
-def history(settings: Settings, order_id: str, as_json: bool) -> None:
+def history(services: Services, order_id: str, as_json: bool) -> None:
     """Every event of ORDER_ID: time, type, version, payload (source: the Kafka log)."""
-    events = _history(settings, order_id)
+    events = _history(services, order_id)
     if not events:
         fail(f"no events for order {order_id}")
     rows = [
@@ -265,15 +263,14 @@ def history(settings: Settings, order_id: str, as_json: bool) -> None:
         click.echo(table(rows, ["occurred_at", "type", "version", "partition", "offset"]))
 
 
-def _fold_state(settings: Settings, order_id: str, cutoff):
+def _fold_state(services: Services, order_id: str, cutoff):
     """The order folded from the log: latest snapshot + later events, or (as of a past
     time) every event up to it. Never read from the aggregate's mutable table."""
-    codec = registry_codec(settings)
-    events = _history(settings, order_id, codec)
+    events = _history(services, order_id)
     if cutoff is not None:
         events = [e for e in events if e.message["occurred_at"] <= to_millis(cutoff)]
         return fold(e.message for e in events), f"kafka-log ({len(events)} events)"
-    snapshot = latest_snapshot(settings, codec, order_id)
+    snapshot = latest_snapshot(services.settings, services.codec, order_id)
     if snapshot is None:
         return fold(e.message for e in events), f"kafka-log ({len(events)} events)"
     tail = [e.message for e in events if e.message["version"] > snapshot["version"]]
@@ -291,15 +288,15 @@ def _fold_state(settings: Settings, order_id: str, cutoff):
     help="ISO-8601 with zone or an age (2h): state at that time.",
 )
 @JSON
-@click.pass_obj
+@pass_services
 @needs_kafka
-def show(settings: Settings, order_id: str, as_of: str | None, as_json: bool) -> None:
+def show(services: Services, order_id: str, as_of: str | None, as_json: bool) -> None:
     """The state of ORDER_ID folded from the event log (now, or --as-of a past time)."""
     try:
         cutoff = parse_time(as_of) if as_of else None
     except TimeParseError as exc:  # checked by Time(); a second later it cannot fail
         usage(str(exc), "--as-of")
-    state, source = _fold_state(settings, order_id, cutoff)
+    state, source = _fold_state(services, order_id, cutoff)
     if state is None:
         when = f" as of {cutoff.isoformat()}" if cutoff else ""
         fail(f"order {order_id} did not exist{when}")

@@ -9,10 +9,11 @@ import click
 import redis
 
 from sinks import redis_queries
+from streams.bootstrap import Services
+from streams.cli.context import pass_services
 from streams.cli.orders import orders
 from streams.cli.output import emit_json, fail, fields, readable, table, usage
 from streams.config.redact import redact_url
-from streams.config.settings import Settings
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 LIST_COLUMNS = ["order_id", "status", "total", "version", "created_at"]
@@ -24,8 +25,8 @@ def _positive(label: str, raw: str, most: int = 1_000_000) -> int:
     return int(raw)
 
 
-def _redis(settings: Settings) -> redis.Redis:
-    client = redis.Redis.from_url(settings.redis_url)
+def _redis(services: Services) -> redis.Redis:
+    settings, client = services.settings, services.redis
     try:
         client.ping()
     except redis.RedisError as exc:
@@ -39,10 +40,10 @@ def _redis(settings: Settings) -> redis.Redis:
 @orders.command("get")
 @click.argument("order_id")
 @JSON
-@click.pass_obj
-def get(settings: Settings, order_id: str, as_json: bool) -> None:
+@pass_services
+def get(services: Services, order_id: str, as_json: bool) -> None:
     """ORDER_ID as the Redis read model holds it (exit 1 if it is unknown)."""
-    order = redis_queries.get_order(_redis(settings), settings.redis_prefix, order_id)
+    order = redis_queries.get_order(_redis(services), services.settings.redis_prefix, order_id)
     if order is None:
         fail(f"order {order_id} not found in the read model")
     if as_json:
@@ -56,14 +57,14 @@ def get(settings: Settings, order_id: str, as_json: bool) -> None:
 @click.option("--page", default="1", show_default=True, help="Page number, from 1.")
 @click.option("--limit", default="20", show_default=True, help="Orders per page (1-1000).")
 @JSON
-@click.pass_obj
-def list_orders(settings: Settings, user_id: str | None, page: str, limit: str, as_json: bool):
+@pass_services
+def list_orders(services: Services, user_id: str | None, page: str, limit: str, as_json: bool):
     """A user's orders, newest first, one page at a time (Redis read model)."""
     if not user_id:
         usage("is required", "--user")
     page_no, per_page = _positive("--page", page), _positive("--limit", limit, 1000)
-    client = _redis(settings)
-    prefix = settings.redis_prefix
+    client = _redis(services)
+    prefix = services.settings.redis_prefix
     rows = redis_queries.list_user_orders(client, prefix, user_id, page_no, per_page)
     total = redis_queries.count_user_orders(client, prefix, user_id)
     if as_json:

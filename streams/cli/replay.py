@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 
 import click
 import redis
 from tqdm import tqdm
 
-from sinks.clickhouse_client import ClickHouseError, connect_clickhouse, read_owner
+from sinks.clickhouse_client import ClickHouseError, read_owner
 from streams.adapters.admin import KafkaUnavailable
-from streams.adapters.schema_registry import registry_codec
+from streams.bootstrap import Services
+from streams.cli.context import pass_services
 from streams.cli.needs import require_kafka
 from streams.cli.output import emit_json, fail, table, usage
 from streams.config.redact import redact_url
@@ -72,10 +74,25 @@ def _refusal(settings: Settings, mode: str, projections, topics, to: str | None)
     return None
 
 
-def _targets(settings: Settings, projections) -> list:
+@dataclass(frozen=True)
+class Request:
+    """A replay as the command line asked for it, arguments checked."""
+
+    topics: list[str]  # real Kafka topic names
+    from_ms: int | None  # None: from the beginning
+    to_ms: int | None  # None: to the end offsets now
+    to: str | None  # --to as typed, for the refusal that names it
+    projections: tuple[str, ...]
+    dry_run: bool
+    as_json: bool
+    batch_size: int
+
+
+def _targets(services: Services, projections) -> list:
+    settings = services.settings
     targets: list[RedisTarget | ClickHouseTarget] = []
     if "redis" in projections:
-        redis_client = redis.Redis.from_url(settings.redis_url)
+        redis_client = services.redis
         try:
             redis_client.ping()
         except redis.RedisError as exc:
@@ -84,7 +101,7 @@ def _targets(settings: Settings, projections) -> list:
         targets.append(RedisTarget(redis_client, settings.redis_prefix))
     if "clickhouse" in projections:
         try:
-            clickhouse = connect_clickhouse(settings)
+            clickhouse = services.clickhouse
         except ClickHouseError as exc:
             fail(str(exc))
         targets.append(ClickHouseTarget(clickhouse, settings.clickhouse_database))
@@ -101,9 +118,10 @@ def _targets(settings: Settings, projections) -> list:
 @click.option("--dry-run", is_flag=True, help="Print the plan per partition; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--batch-size", default=20_000, hidden=True, type=click.IntRange(1))
-@click.pass_obj
-def replay(settings: Settings, from_, to, projection, topics, dry_run, as_json, batch_size) -> None:
+@pass_services
+def replay(services: Services, from_, to, projection, topics, dry_run, as_json, batch_size) -> None:
     """Replay the event log from a time into the read models."""
+    settings = services.settings
     from_ms, to_ms = _times(from_, to)
     if projection not in PROJECTIONS:
         usage(f"unknown projection {projection!r}; use redis, clickhouse or all", "--projection")
@@ -119,35 +137,28 @@ def replay(settings: Settings, from_, to, projection, topics, dry_run, as_json, 
     except KafkaUnavailable as exc:
         fail(str(exc))
     try:
-        _run(
-            settings,
-            consumer,
-            real_topics,
-            from_ms,
-            to_ms,
-            to,
-            projections,
-            dry_run,
-            as_json,
-            batch_size,
+        request = Request(
+            real_topics, from_ms, to_ms, to, projections, dry_run, as_json, batch_size
         )
+        _run(services, consumer, request)
     finally:
         consumer.close()
 
 
-def _run(settings, consumer, topics, from_ms, to_ms, to, projections, dry_run, as_json, batch_size):
+def _run(services: Services, consumer, request: Request) -> None:
+    settings, projections = services.settings, request.projections
     try:
-        ranges = make_plan(consumer, topics, from_ms, to_ms)
+        ranges = make_plan(consumer, request.topics, request.from_ms, request.to_ms)
     except PlanError as exc:
         fail(str(exc))
-    mode = "rebuild" if from_ms is None or covers_whole_log(ranges) else "repair"
-    if dry_run:
-        _print_plan(mode, projections, ranges, as_json)
+    mode = "rebuild" if request.from_ms is None or covers_whole_log(ranges) else "repair"
+    if request.dry_run:
+        _print_plan(mode, projections, ranges, request.as_json)
         return
-    refusal = _refusal(settings, mode, projections, topics, to)
+    refusal = _refusal(settings, mode, projections, request.topics, request.to)
     if refusal:
         fail(refusal)
-    targets = _targets(settings, projections)
+    targets = _targets(services, projections)
     missing = [t.name for t in targets if mode == "repair" and not t.has_model()]
     if missing:
         fail(f"no {' or '.join(missing)} model to repair: rebuild it with --from earliest")
@@ -159,7 +170,7 @@ def _run(settings, consumer, topics, from_ms, to_ms, to, projections, dry_run, a
     summary = Summary(mode, list(projections), partitions=[r.to_dict() for r in ranges])
     total = sum(r.records for r in ranges) if mode == "rebuild" else None
     bar = tqdm(total=total, unit="rec", unit_scale=True, file=sys.stderr, disable=None)
-    job = Replay(settings, consumer, registry_codec(settings), targets, batch_size, bar.update)
+    job = Replay(settings, consumer, services.codec, targets, request.batch_size, bar.update)
     try:
         if mode == "rebuild":
             timed(lambda: job.rebuild(ranges, summary), summary)
@@ -169,7 +180,7 @@ def _run(settings, consumer, topics, from_ms, to_ms, to, projections, dry_run, a
         bar.close()
         for target in locked:
             target.unlock()
-    _print_summary(summary, as_json)
+    _print_summary(summary, request.as_json)
     if summary.interrupted:
         sys.exit(130)
 

@@ -16,10 +16,11 @@ import click
 
 from processors.saga.state import STATES
 from streams.adapters.admin import KafkaUnavailable
-from streams.adapters.client import CommandClient, now_ms
-from streams.adapters.schema_registry import registry_codec
+from streams.bootstrap import Services
+from streams.cli.context import pass_services, pass_settings
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table, when
+from streams.config.clock import now_ms
 from streams.config.settings import Settings
 from streams.config.topics import SAGA_TICKS
 from streams.messages import Message
@@ -53,7 +54,7 @@ def saga() -> None:
 @saga.command("show")
 @click.argument("order_id")
 @JSON
-@click.pass_obj
+@pass_settings
 def show(settings: Settings, order_id: str, as_json: bool) -> None:
     """The timeline of ORDER_ID's saga: step, command, reply, time, outcome."""
     status, body = fetch(settings, f"/sagas/{urllib.parse.quote(order_id)}/")
@@ -73,7 +74,7 @@ def show(settings: Settings, order_id: str, as_json: bool) -> None:
 @saga.command("list")
 @click.option("--state", type=click.Choice(STATES), default=None, help="Only sagas in it.")
 @JSON
-@click.pass_obj
+@pass_settings
 def list_sagas(settings: Settings, state: str | None, as_json: bool) -> None:
     """Every saga (in STATE), oldest update first."""
     body = _every_saga(settings, state)
@@ -109,12 +110,13 @@ def _every_saga(settings: Settings, state: str | None) -> dict:
     help="Seconds to wait for the saga to leave needs_attention (0: do not wait).",
 )
 @JSON
-@click.pass_obj
+@pass_services
 @needs_kafka
-def resume(settings: Settings, order_id: str, note: str, wait: float, as_json: bool) -> None:
+def resume(services: Services, order_id: str, note: str, wait: float, as_json: bool) -> None:
     """Resume ORDER_ID's saga parked as needs_attention: the orchestrator sends the
     compensation step it gave up on again (from attempt 1, same idempotency key) and
     goes on with the rest of the compensation. Fix what made the step fail first."""
+    settings = services.settings
     path = f"/sagas/{urllib.parse.quote(order_id)}/"
     status, body = fetch(settings, path)
     if status == 404:
@@ -129,7 +131,7 @@ def resume(settings: Settings, order_id: str, note: str, wait: float, as_json: b
          "requested_at": now_ms()},
     )  # fmt: skip
     try:
-        client = CommandClient(settings, registry_codec(settings))
+        client = services.command_client()
     except KafkaUnavailable as exc:
         fail(str(exc))
     try:

@@ -27,6 +27,7 @@ from streams.adapters.schema_registry import (
     subject_name,
 )
 from streams.adapters.schema_store import SchemaStore, SchemaStoreError, SchemaVersion
+from streams.cli.context import pass_settings
 from streams.cli.output import emit_json, fail, table, usage
 from streams.config import redact
 from streams.config.settings import Settings
@@ -270,7 +271,7 @@ def register_store(client: SchemaRegistryClient, store: SchemaStore) -> list[dic
     "http://127.0.0.1:18081/apis/ccompat/v7 for `orderflow stack up --registry`.",
 )
 @click.option("--json", "as_json", is_flag=True, help="The registered versions as JSON.")
-@click.pass_obj
+@pass_settings
 def register(settings: Settings, registry_url: str | None, as_json: bool) -> None:
     """Publish every version of every record to a Confluent-compatible schema registry.
 

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from streams.cli.context import pass_settings
 from streams.config.settings import Settings
 from streams.ops import stack as local_stack
 
@@ -29,7 +30,7 @@ def stack() -> None:
     help="Also start a schema registry (Apicurio, Confluent API) at SCHEMA_REGISTRY_URL "
     "(default http://127.0.0.1:18081/apis/ccompat/v7); implied when that is set.",
 )
-@click.pass_obj
+@pass_settings
 def up(settings: Settings, registry: bool) -> None:
     """Start what is not running; exit 0 only when every service is up."""
     try:
@@ -39,7 +40,7 @@ def up(settings: Settings, registry: bool) -> None:
 
 
 @stack.command()
-@click.pass_obj
+@pass_settings
 def down(settings: Settings) -> None:
     """Stop the servers that `stack up` started (external services are left alone)."""
     try:
@@ -58,7 +59,7 @@ def _describe(info: dict) -> str:
 
 @stack.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object keyed by service.")
-@click.pass_obj
+@pass_settings
 def status(settings: Settings, as_json: bool) -> None:
     """Show whether each service answers; always exits 0 (it only reports)."""
     try:

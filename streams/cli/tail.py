@@ -7,11 +7,11 @@ import json
 import click
 
 from streams.adapters.admin import KafkaUnavailable
-from streams.adapters.schema_registry import registry_codec
+from streams.bootstrap import Services
+from streams.cli.context import pass_services
 from streams.cli.needs import needs_kafka
 from streams.cli.output import fail
 from streams.cli.params import Time
-from streams.config.settings import Settings
 from streams.config.timeparse import TimeParseError, parse_time, to_millis
 from streams.ops.tail import Where, human, tail
 
@@ -46,10 +46,10 @@ def _line(record: dict, as_json: bool) -> str:
 @click.option("--follow", "-f", is_flag=True, help="Keep reading new records until Ctrl-C.")
 @click.option("--max", "most", type=click.IntRange(min=1), default=None, help="Stop after N.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per record (JSON Lines).")
-@click.pass_obj
+@pass_services
 @needs_kafka
 def tail_command(
-    settings: Settings,
+    services: Services,
     topic: str,
     from_: str | None,
     key: str | None,
@@ -65,8 +65,9 @@ def tail_command(
     committed records are read. A value that does not decode is shown with its length,
     its first bytes in hex and the decode error.
     """
+    settings = services.settings
     where = _where(from_, follow)
-    codec = registry_codec(settings)
+    codec = services.codec
     shown = 0
     try:
         for record in tail(settings, codec, topic, where, key=key, follow=follow):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from streams.adapters.admin import KafkaUnavailable, create_topics
+from streams.cli.context import pass_settings
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
 from streams.config.settings import Settings
@@ -18,7 +19,7 @@ def topics() -> None:
 
 @topics.command("create")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.pass_obj
+@pass_settings
 @needs_kafka
 def create(settings: Settings, as_json: bool) -> None:
     """Create every declared topic that does not exist yet."""
@@ -42,7 +43,7 @@ def create(settings: Settings, as_json: bool) -> None:
 
 @topics.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.pass_obj
+@pass_settings
 def list_(settings: Settings, as_json: bool) -> None:
     """The declared topics with their partitions, retention and purpose."""
     rows = [

@@ -12,8 +12,9 @@ from sinks import redis_queries
 from streams.adapters.admin import KafkaUnavailable
 from streams.adapters.codec import AvroCodec
 from streams.adapters.eventlog import LoggedEvent, partition_for, read_all_events
-from streams.adapters.schema_registry import registry_codec
 from streams.adapters.writeside import WriteSideLog
+from streams.bootstrap import Services
+from streams.cli.context import pass_services
 from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, table
 from streams.config.settings import Settings
@@ -33,14 +34,11 @@ from streams.ops.verify import (
 )
 
 
-def redis_drift(settings: Settings, log: FoldedLog) -> ModelDrift:
+def redis_drift(services: Services, log: FoldedLog) -> ModelDrift:
     """Orders (status, version, total, user) and the per-status counters in Redis."""
-    client = redis.Redis.from_url(settings.redis_url)
-    try:
-        actual = redis_queries.all_orders(client, settings.redis_prefix)
-        counts = redis_queries.status_counts(client, settings.redis_prefix)
-    finally:
-        client.close()
+    client, prefix = services.redis, services.settings.redis_prefix
+    actual = redis_queries.all_orders(client, prefix)
+    counts = redis_queries.status_counts(client, prefix)
     return compare_orders(log.expected(), actual, status_count_triples(log.status_counts(), counts))
 
 
@@ -121,12 +119,13 @@ def _beyond_retention(sides: WriteSideLog, first_kept: dict[int, int]):
     help="Skip the write-side check: for an event log not written by the aggregate "
     "(bench.event_log, test fixtures), which has no command results.",
 )
-@click.pass_obj
+@pass_services
 @needs_kafka
-def verify(settings: Settings, as_json: bool, read_side_only: bool) -> None:
+def verify(services: Services, as_json: bool, read_side_only: bool) -> None:
     """Fold the event log and compare it with Redis and ClickHouse, and with the accepted
     command results; exit 1 on drift or a write-side mismatch."""
-    codec = registry_codec(settings)
+    settings = services.settings
+    codec = services.codec
     try:
         if read_side_only:
             log = fold_log(e.message for e in read_all_events(settings, codec))
@@ -137,7 +136,7 @@ def verify(settings: Settings, as_json: bool, read_side_only: bool) -> None:
         fail(str(exc))
     try:
         models = {
-            "redis": redis_drift(settings, log),
+            "redis": redis_drift(services, log),
             "clickhouse": clickhouse_drift(settings, log),
         }
     except (ReadSideError, redis.RedisError) as exc:

@@ -11,6 +11,8 @@ import sys
 import click
 
 from streams.adapters.admin import KafkaUnavailable, create_changelog_topics, create_topics
+from streams.bootstrap import Services, bootstrap
+from streams.cli.context import pass_settings
 from streams.cli.needs import needs_kafka
 from streams.cli.output import fail
 from streams.config.roles import ROLES
@@ -32,7 +34,7 @@ from streams.config.settings import Settings
     help="Run one role in this process (`all`: every agent in this one process). "
     "Without it, one process per role is started and supervised.",
 )
-@click.pass_obj
+@pass_settings
 @needs_kafka
 def worker(settings: Settings, loglevel: str, role: str | None) -> None:
     """Run the worker: the aggregate, the saga and the projections, each in a process of
@@ -84,30 +86,34 @@ _ONE_OWNER = (
 )
 
 
-def _own_embedded_clickhouse(settings: Settings) -> None:
+def _own_embedded_clickhouse(services: Services) -> None:
     """Take the embedded ClickHouse directory before the worker answers HTTP: from then on
     every reader (``orderflow analytics``, ``verify``, the tests) finds this process as its
     owner and asks it, instead of opening the directory itself in the moment before the
     projections' first write, which would lock the projections out."""
-    from sinks.clickhouse_client import ClickHouseError, connect_clickhouse
+    from sinks.clickhouse_client import ClickHouseError
 
     try:
-        connect_clickhouse(settings, owner_url=settings.web_url)
+        services.clickhouse  # noqa: B018 - opening it takes the directory
     except ClickHouseError as exc:
         fail(f"{exc}. {_ONE_OWNER}")
 
 
 def run_faust_worker(loglevel: str) -> None:
-    """The Faust worker of ``streams.app`` in this process."""
+    """The Faust worker of ``streams.app`` in this process, with the settings as the
+    environment now says (``--role`` has set ``ORDERFLOW_ROLE``)."""
+    from streams.app import build_worker_app  # late: Faust is slow to import
     from streams.runtime.faust_fixes import UntestedFaust
 
+    services = bootstrap(worker=True)
+    settings = services.settings
     try:
-        from streams.app import app, settings  # late: building the app reads settings
+        app = build_worker_app(services).app
     except UntestedFaust as exc:
         fail(str(exc))
 
     if settings.runs("projections") and settings.uses_embedded_clickhouse:
-        _own_embedded_clickhouse(settings)
+        _own_embedded_clickhouse(services)
     # Table changelogs exist before the first rebalance (see create_changelog_topics).
     create_changelog_topics(
         settings,

@@ -165,6 +165,7 @@ def wait_until(check: Callable[[], bool], timeout: float) -> bool:
 def run_demo(
     settings: Settings,
     codec: AvroCodec,
+    store: redis.Redis,
     orders: int,
     timeout: float,
     progress: Callable[[int], None],
@@ -172,7 +173,7 @@ def run_demo(
     """Send ``orders`` orders through a fresh worker and report what reached the read models.
 
     ``progress(n)`` is told how many accepted orders are done: their saga finished and the
-    order in both read models."""
+    order in both read models (``store``: the Redis read model's client)."""
     correlation_id = f"demo-{uuid.uuid4().hex[:8]}"
     worker = WorkerProcess(
         settings,
@@ -181,7 +182,6 @@ def run_demo(
     )
     worker.start()  # refused first if another process answers on the demo's port
     client = CommandClient(settings, codec)
-    store = redis.Redis.from_url(settings.redis_url)
     try:
         worker.wait_ready(timeout)
         client.start_listening()

@@ -8,8 +8,6 @@ observer, which keeps ``saga_by_order`` and sends the timeline and notifications
 
 from __future__ import annotations
 
-import time
-
 import faust
 
 from processors.saga.agent import count_outcome
@@ -26,10 +24,6 @@ EVENT_TOPICS = (
 )
 
 
-def _now() -> int:
-    return int(time.time() * 1000)
-
-
 def build_reactor(wiring, service: str):
     """Register ``react_as_<service>``: events in, the service's own commands out."""
     memory_table = wiring.table(f"order_facts_{service}")
@@ -43,7 +37,7 @@ def build_reactor(wiring, service: str):
         if order_id is None:
             return
         before = memory_table.get(order_id)
-        after, commands = react(service, before, message, _now())
+        after, commands = react(service, before, message, wiring.clock())
         what = f"{service}'s reaction to {message.name} for order {order_id}"
         encoded = await dead_letters.encode_or_park(event, codec, commands, what)
         if encoded is None:
@@ -72,7 +66,7 @@ def build_observer(wiring, saga_by_order: faust.Table):
         stored = saga_by_order.get(order_id) if order_id else None
         saga = Saga.from_dict(stored) if stored else None
         before = saga.status if saga else None
-        records = observe(saga, message, _now())
+        records = observe(saga, message, wiring.clock())
         what = f"the timeline of order {order_id} after {message.name}"
         encoded = await dead_letters.encode_or_park(event, codec, records, what)
         if encoded is None:

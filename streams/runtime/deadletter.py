@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import faust
 
 from streams.adapters.codec import AvroCodec, DecodeError, EncodeError
+from streams.config.clock import now_ms
 from streams.messages import Message
 from streams.runtime import metrics
 
@@ -37,7 +37,7 @@ def dead_letter_headers(
         (SOURCE_TOPIC, topic.encode()),
         (SOURCE_PARTITION, str(partition).encode()),
         (SOURCE_OFFSET, str(offset).encode()),
-        (FAILED_AT, str(int(time.time() * 1000)).encode()),
+        (FAILED_AT, str(now_ms()).encode()),
     ]
     if fingerprint is not None:
         headers.append((FINGERPRINT, fingerprint.hex().encode()))

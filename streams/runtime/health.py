@@ -17,7 +17,6 @@ import faust
 import redis
 from clickhouse_connect.driver.client import Client
 
-from sinks.clickhouse_client import connect_clickhouse
 from streams.config.settings import Settings
 from streams.runtime.faust_fixes import tables_recovered
 
@@ -34,10 +33,18 @@ def verdict(failures: Mapping[str, str | None]) -> tuple[int, dict]:
 
 
 class Readiness:
-    """The checks of one worker process; the store clients are opened on first use."""
+    """The checks of one worker process; the store clients are opened on first use, by
+    ``open_redis(timeout)`` and ``open_clickhouse()`` (the process's services)."""
 
-    def __init__(self, app: faust.App, settings: Settings) -> None:
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        open_redis: Callable[[float], redis.Redis],
+        open_clickhouse: Callable[[], Client],
+    ) -> None:
         self.app, self.settings = app, settings
+        self.open_redis, self.open_clickhouse = open_redis, open_clickhouse
         self.assigned = False  # the consumer has been given its partitions once
         self._redis: redis.Redis | None = None
         self._clickhouse: Client | None = None
@@ -71,19 +78,13 @@ class Readiness:
     async def redis(self) -> str | None:
         client = self._redis
         if client is None:
-            client = self._redis = redis.Redis.from_url(
-                self.settings.redis_url,
-                socket_connect_timeout=STORE_SECONDS,
-                socket_timeout=STORE_SECONDS,
-            )
+            client = self._redis = self.open_redis(STORE_SECONDS)
         return await _reachable("Redis", client.ping)
 
     async def clickhouse(self) -> str | None:
         def select_one() -> None:
             if self._clickhouse is None:  # for chdb: the client this process owns
-                self._clickhouse = connect_clickhouse(
-                    self.settings, owner_url=self.settings.web_url
-                )
+                self._clickhouse = self.open_clickhouse()
             self._clickhouse.command("SELECT 1")
 
         return await _reachable("ClickHouse", select_one)

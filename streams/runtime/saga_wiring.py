@@ -38,6 +38,7 @@ from processors.saga.decide import RetryPolicy
 from processors.shipping import domain as shipping
 from streams.adapters.codec import AvroCodec
 from streams.config import topics as specs
+from streams.config.clock import now_ms
 from streams.config.settings import Settings
 from streams.messages import Message
 from streams.runtime.deadletter import DeadLetters
@@ -73,9 +74,10 @@ class SagaWiring:
         dead_letters: DeadLetters,
         make_topic: Callable[[specs.TopicSpec], faust.TopicT],
         batching: Batching = DEFAULT_BATCHING,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
         self.app, self.settings, self.codec, self.dead_letters = app, settings, codec, dead_letters
-        self.batching = batching
+        self.batching, self.clock = batching, clock
         self.topics = {s.name: make_topic(s) for s in (*specs.SAGA_TOPICS, specs.ORDER_COMMANDS)}
         self.tables: dict[str, faust.Table] = {}
         self.agents: dict[str, object] = {}
@@ -131,6 +133,7 @@ class SagaWiring:
             "codec": self.codec,
             "dead_letters": self.dead_letters,
             "batching": self.batching,
+            "clock": self.clock,
         }
         misbehave: dict[str, Any] = {
             "delay_ms": s.participant_delay_ms,
@@ -223,6 +226,7 @@ class SagaWiring:
             owns_partition=self.owns_partition,
             interval=s.tick_seconds,
             unread_input=functools.partial(unread_records, self.app, self.input_topics()),
+            clock=self.clock,
         )
 
     def input_topics(self) -> frozenset[str]:

@@ -11,16 +11,17 @@ import asyncio
 import faust
 from prometheus_client import REGISTRY
 
-from streams.config.settings import Settings
+from streams.bootstrap import Services
 from streams.ops.lag import consumer_lag
 from streams.runtime import metrics
 from streams.runtime.health import Readiness, verdict
 
 
-def register_ops_views(app: faust.App, settings: Settings) -> None:
+def register_ops_views(app: faust.App, services: Services) -> None:
     """The three views, the consumer-lag collector of this process's group and the
     transaction counters."""
-    readiness = Readiness(app, settings)
+    settings = services.settings
+    readiness = Readiness(app, settings, services.new_redis, services.new_clickhouse)
     metrics.count_transactions()
     group = settings.worker_app_id
     REGISTRY.register(metrics.ConsumerLagCollector(group, lambda: consumer_lag(settings, group)))

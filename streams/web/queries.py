@@ -7,15 +7,14 @@ how other processes (the CLI, the demo) read analytics while a worker runs.
 from __future__ import annotations
 
 import asyncio
-import functools
 
 import faust
 import redis
 
 from sinks import redis_queries
-from sinks.clickhouse_client import ClickHouseError, connect_clickhouse
+from sinks.clickhouse_client import ClickHouseError
 from sinks.clickhouse_schema import schema_complete
-from streams.config.settings import Settings
+from streams.bootstrap import Services
 from streams.ops import query_params as params
 from streams.ops.analytics import ANALYTICS, analytics_arguments, run_analytics
 from streams.web.params import json_page
@@ -24,23 +23,11 @@ from streams.web.params import json_page
 USER_ORDERS_LIMIT = (20, 1000)
 
 
-class ReadClients:
-    """Lazily opened clients, shared by the views of one worker process."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    @functools.cached_property
-    def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.settings.redis_url, decode_responses=False)
-
-    @functools.cached_property
-    def clickhouse(self):
-        return connect_clickhouse(self.settings, owner_url=self.settings.web_url)
-
-
-def register_views(app: faust.App, settings: Settings) -> None:
-    clients = ReadClients(settings)
+def register_views(app: faust.App, services: Services) -> None:
+    """The query API; its clients are the process's (``services.redis``, ``.clickhouse``),
+    opened on the first request that needs them."""
+    settings = services.settings
+    clients = services
     prefix, database = settings.redis_prefix, settings.clickhouse_database
 
     @json_page(app, "/health/")
@@ -98,7 +85,7 @@ def user_page(store: redis.Redis, prefix: str, user_id: str, page: int, limit: i
     return rows, redis_queries.count_user_orders(store, prefix, user_id)
 
 
-def read_model_answer(clients: ReadClients, database: str, name: str, kwargs: dict) -> dict | None:
+def read_model_answer(clients: Services, database: str, name: str, kwargs: dict) -> dict | None:
     """The analytics answer, or None while the read model is not there yet (the database
     or one of its tables): a query on it would fail with ClickHouse's UNKNOWN_DATABASE or
     UNKNOWN_TABLE, a 500 that reads like a bug."""

@@ -189,11 +189,12 @@ def test_analytics_on_a_half_created_read_model_answer_not_yet(clickhouse_client
     HTTP view must say "not there yet" (503), not fail with a traceback (seen in the
     pipeline bench's first seconds)."""
     from sinks.clickhouse_schema import ensure_schema, schema_complete
-    from streams.web.queries import ReadClients, read_model_answer
+    from streams.bootstrap import bootstrap
+    from streams.web.queries import read_model_answer
 
     database = settings.clickhouse_database
     clickhouse_client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
-    clients = ReadClients(settings)
+    clients = bootstrap(settings)
     clients.__dict__["clickhouse"] = clickhouse_client  # the test's connection (chdb: one)
     assert not schema_complete(clickhouse_client, database)
     assert read_model_answer(clients, database, "count", {}) is None

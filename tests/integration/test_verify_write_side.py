@@ -20,10 +20,11 @@ from kafka.admin import KafkaAdminClient
 
 from processors.orders.domain import event_id_for
 from streams.adapters.admin import create_topics, delete_namespace_topics
-from streams.adapters.client import new_command, now_ms
+from streams.adapters.client import new_command
 from streams.adapters.eventlog import partition_for
 from streams.adapters.kafka_clients import kafka_python_config
 from streams.cli.main import _register, cli
+from streams.config.clock import now_ms
 from streams.config.settings import Settings
 from streams.messages import Message
 from tests.integration.saga_support import SCENARIOS, SagaWorker, codec, new_order_id

@@ -21,13 +21,9 @@ import logging
 from collections.abc import Callable, Sequence
 
 import faust
-import redis
 
 from processors.projections.pipeline import WritePipeline
 from processors.projections.position import SourceEvent
-from sinks.clickhouse_client import connect_clickhouse
-from sinks.clickhouse_sink import ClickHouseSink
-from sinks.redis_sink import RedisSink
 from streams.adapters.codec import AvroCodec
 from streams.config.settings import Settings
 from streams.runtime.deadletter import STORE_REFUSED, DeadLetters
@@ -40,22 +36,6 @@ log = logging.getLogger(__name__)
 # How long shutdown waits for the batch being written (a store that is down makes the
 # write retry; its batch is then left unacknowledged for the next worker).
 _SHUTDOWN_WRITE_SECONDS = 15.0
-
-
-def redis_sink_factory(settings: Settings) -> Callable[[], RedisSink]:
-    def build() -> RedisSink:
-        client = redis.Redis.from_url(settings.redis_url)
-        return RedisSink(client, settings.redis_prefix)
-
-    return build
-
-
-def clickhouse_sink_factory(settings: Settings) -> Callable[[], ClickHouseSink]:
-    def build() -> ClickHouseSink:
-        client = connect_clickhouse(settings, owner_url=settings.web_url)
-        return ClickHouseSink(client, settings.clickhouse_database)
-
-    return build
 
 
 async def decode_batch(
@@ -81,7 +61,9 @@ def build_projection_agent(
     sink_factories: Sequence[Callable[[], object]],
     settings: Settings,
 ):
-    """Register ``project_read_models``: decode each batch once, feed every sink, flush."""
+    """Register ``project_read_models``: decode each batch once, feed every sink, flush.
+    ``sink_factories`` build the writers (``streams.bootstrap.Services.sink_factories``:
+    the Redis and ClickHouse sinks), in a thread when the agent starts."""
 
     @app.agent(source, name="project_read_models")
     async def project_read_models(stream):
@@ -132,21 +114,3 @@ async def park_then_ack(
                 await dead_letters.park(source, reason, kind=STORE_REFUSED)
         for e in batch:
             await stream.ack(e)
-
-
-def build_projection_agents(
-    app: faust.App,
-    *,
-    source: faust.TopicT,
-    codec: AvroCodec,
-    dead_letters: DeadLetters,
-    settings: Settings,
-):
-    return build_projection_agent(
-        app,
-        source=source,
-        codec=codec,
-        dead_letters=dead_letters,
-        sink_factories=[redis_sink_factory(settings), clickhouse_sink_factory(settings)],
-        settings=settings,
-    )
