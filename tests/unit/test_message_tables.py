@@ -12,10 +12,35 @@ from processors.saga.choreography import OBSERVED, REACTIONS
 from processors.saga.commands import DESTINATION
 from processors.saga.decide import REPLIES, TRIGGERS
 from processors.saga.state import COMMAND
+from streams.messages import GROUPS, Record
 from streams.saga_app import RECORD_TOPIC
 from streams.schema_store import SchemaStore
 
 pytestmark = pytest.mark.unit
+
+
+def test_the_record_registry_names_exactly_the_records_of_the_schemas() -> None:
+    schemas, registry = set(SchemaStore.load().names()), {r.value for r in Record}
+    assert not schemas - registry, (
+        f"records of schemas/ with no Record member: {sorted(schemas - registry)}"
+    )
+    assert not registry - schemas, (
+        f"Record members schemas/ does not define: {sorted(registry - schemas)}"
+    )
+
+
+def test_every_record_is_in_the_group_of_its_schema_directory() -> None:
+    store = SchemaStore.load()
+    placed = [(name, group) for group, names in GROUPS.items() for name in names]
+    group_of = dict(placed)
+    assert len(group_of) == len(placed), "a record stands in two of messages.GROUPS"
+    wrong = {
+        name: (group_of.get(name), store.latest(name).group)
+        for name in store.names()
+        if group_of.get(name) != store.latest(name).group
+    }
+    assert not wrong, f"record: (its messages.GROUPS entry, its schemas/ directory): {wrong}"
+
 
 TABLES = {
     "saga.decide.REPLIES": set(REPLIES),
