@@ -36,7 +36,7 @@ from streams import metrics
 from streams.codec import AvroCodec
 from streams.deadletter import DeadLetters
 from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_each, tables_recovered
-from streams.messages import Message
+from streams.messages import Message, Record
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def deadlines_wait(unread: int, first_due: int | None, now: int) -> bool:
 
 def _tick(deadline: Deadline, now: int) -> Message:
     return Message(
-        "SagaDeadlineReached",
+        Record.SAGA_DEADLINE_REACHED,
         {
             "order_id": deadline.order_id,
             "saga_id": deadline.saga_id,
