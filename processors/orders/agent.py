@@ -15,7 +15,7 @@ from streams import metrics
 from streams.codec import AvroCodec, EncodeError
 from streams.deadletter import ENCODE, NOT_APPLICABLE, DeadLetters
 from streams.faust_fixes import DEFAULT_BATCHING, Batching, handle_in_batches, make_current
-from streams.messages import Message
+from streams.messages import Message, Record
 from streams.sending import send_encoded
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def build_order_agent(
         first = outcome_by_command.get(command["command_id"])
         if first is not None:
             # A repeated command id gets its first outcome again and changes nothing.
-            await send(results, Message("CommandResult", first))
+            await send(results, Message(Record.COMMAND_RESULT, first))
             tally.commands[("duplicate", "")] += 1
             return
         order_id = command["order_id"]
