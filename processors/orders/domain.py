@@ -10,18 +10,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 from processors.orders import limits
 from streams.messages import Message, Record
 
-PENDING, CONFIRMED, CANCELLED, SHIPPED, DELIVERED = (
-    "pending",
-    "confirmed",
-    "cancelled",
-    "shipped",
-    "delivered",
-)
+
+class OrderStatus(StrEnum):
+    """An order's status: the aggregate's, and what every read model shows
+    (``processors.projections.order_status``); a ``str`` equal to its value."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+
+
+PENDING, CONFIRMED, CANCELLED, SHIPPED, DELIVERED = OrderStatus
 TERMINAL = frozenset({CANCELLED, DELIVERED})
 
 # Event ids derive from the command id, so a command decided twice (a redelivery after
