@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from processors.idempotency import Ledger, reply
-from streams.messages import Message
+from streams.messages import Message, Record
 
-COMMANDS = frozenset({"ReserveInventory", "ReleaseInventory"})
+COMMANDS = frozenset({Record.RESERVE_INVENTORY, Record.RELEASE_INVENTORY})
 
 Stock = Callable[[str], int]  # SKU -> units available now
 
@@ -30,11 +30,11 @@ def units_by_sku(items: Iterable[Mapping[str, Any]]) -> Counter[str]:
 
 def decide(ledger: Ledger, command: Message, now_ms: int, available: Stock) -> Message:
     """The reply to a reservation or release the ledger has not answered yet."""
-    if command.name == "ReleaseInventory":
+    if command.name == Record.RELEASE_INVENTORY:
         key = command["reservation_key"]
         items = ledger.get("reserved", {}).get(key, [])
         return reply(
-            "InventoryReleased", command, ledger, now_ms,
+            Record.INVENTORY_RELEASED, command, ledger, now_ms,
             reservation_key=key, items=items, reason=command["reason"],
         )  # fmt: skip
     items = [{"sku": i["sku"], "quantity": int(i["quantity"])} for i in command["items"]]
@@ -44,7 +44,7 @@ def decide(ledger: Ledger, command: Message, now_ms: int, available: Stock) -> M
     if short:
         reason = f"out of stock: {', '.join(short)}"
         return _failed(command, ledger, now_ms, items, "out_of_stock", reason)
-    return reply("InventoryReserved", command, ledger, now_ms, items=items)
+    return reply(Record.INVENTORY_RESERVED, command, ledger, now_ms, items=items)
 
 
 def _failed(
@@ -56,7 +56,7 @@ def _failed(
     reason: str,
 ) -> Message:
     return reply(
-        "InventoryReservationFailed", command, ledger, now_ms,
+        Record.INVENTORY_RESERVATION_FAILED, command, ledger, now_ms,
         items=items, reason_code=code, reason=reason,
     )  # fmt: skip
 
@@ -65,19 +65,19 @@ def evolve(ledger: Ledger, event: Message) -> Ledger:
     """Fold an inventory reply into the order's ledger."""
     reserved = dict(ledger.get("reserved", {}))
     void = list(ledger.get("void", ()))
-    if event.name == "InventoryReserved":
+    if event.name == Record.INVENTORY_RESERVED:
         reserved[event["idempotency_key"]] = event["items"]
-    elif event.name == "InventoryReleased" and not event["items"]:
+    elif event.name == Record.INVENTORY_RELEASED and not event["items"]:
         void.append(event["reservation_key"])  # released before reserved: void it
-    elif event.name == "InventoryReleased":
+    elif event.name == Record.INVENTORY_RELEASED:
         reserved.pop(event["reservation_key"], None)
     return {**ledger, "reserved": reserved, "void": void}
 
 
 def stock_changes(event: Message) -> Counter[str]:
     """SKU -> change of available units that ``event`` stands for."""
-    if event.name == "InventoryReserved":
+    if event.name == Record.INVENTORY_RESERVED:
         return Counter({sku: -n for sku, n in units_by_sku(event["items"]).items()})
-    if event.name == "InventoryReleased":
+    if event.name == Record.INVENTORY_RELEASED:
         return units_by_sku(event["items"])
     return Counter()

@@ -12,7 +12,7 @@ from processors.orders.domain import Order
 from processors.orders.handling import COMMANDS, Decision, handle, unwritable
 from streams.adapters.codec import AvroCodec, EncodeError
 from streams.config.clock import now_ms
-from streams.messages import Message
+from streams.messages import Message, Record
 from streams.runtime import metrics
 from streams.runtime.deadletter import ENCODE, NOT_APPLICABLE, DeadLetters
 from streams.runtime.faust_fixes import DEFAULT_BATCHING, Batching, handle_in_batches, make_current
@@ -105,7 +105,7 @@ def build_order_agent(
         first = outcome_by_command.get(command["command_id"])
         if first is not None:
             # A repeated command id gets its first outcome again and changes nothing.
-            await send(results, Message("CommandResult", first))
+            await send(results, Message(Record.COMMAND_RESULT, first))
             tally.commands[("duplicate", "")] += 1
             return
         order_id = command["order_id"]

@@ -10,18 +10,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 from processors.orders import limits
-from streams.messages import Message
+from streams.messages import Message, Record
 
-PENDING, CONFIRMED, CANCELLED, SHIPPED, DELIVERED = (
-    "pending",
-    "confirmed",
-    "cancelled",
-    "shipped",
-    "delivered",
-)
+
+class OrderStatus(StrEnum):
+    """An order's status: the aggregate's, and what every read model shows
+    (``processors.projections.order_status``); a ``str`` equal to its value."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+
+
+PENDING, CONFIRMED, CANCELLED, SHIPPED, DELIVERED = OrderStatus
 TERMINAL = frozenset({CANCELLED, DELIVERED})
 
 # Event ids derive from the command id, so a command decided twice (a redelivery after
@@ -207,21 +214,21 @@ def _events(state: Order | None, command: Message, now_ms: int) -> list[Message]
     # Bounds first: a command beyond them is rejected whatever the state.
     _check_envelope(command)
     name = command.name
-    if name == "CreateOrder":
+    if name == Record.CREATE_ORDER:
         items = [dict(i) for i in command["items"]]
         check_create(command["user_id"], items, command["currency"])
-    elif name == "CancelOrder":
+    elif name == Record.CANCEL_ORDER:
         _check_text("reason", command["reason"], limits.MAX_REASON_CHARS)
-    elif name == "ShipOrder":
+    elif name == Record.SHIP_ORDER:
         _check_text("tracking_number", command["tracking_number"], limits.MAX_TRACKING_NUMBER_CHARS)
     _check_expected_version(state, command)
-    if name == "CreateOrder":
+    if name == Record.CREATE_ORDER:
         if state is not None:
             raise CommandRejected("duplicate_order", f"order {state.order_id} already exists")
         total = sum(i["quantity"] * i["unit_price_cents"] for i in items)
         return [
             _event(
-                "OrderCreated",
+                Record.ORDER_CREATED,
                 state,
                 command,
                 now_ms,
@@ -232,24 +239,28 @@ def _events(state: Order | None, command: Message, now_ms: int) -> list[Message]
                 sales_channel=command.get("sales_channel") or "unknown",
             )
         ]
-    if name == "ConfirmOrder":
+    if name == Record.CONFIRM_ORDER:
         _require(state, command, {PENDING})
-        return [_event("OrderConfirmed", state, command, now_ms)]
-    if name == "CancelOrder":
+        return [_event(Record.ORDER_CONFIRMED, state, command, now_ms)]
+    if name == Record.CANCEL_ORDER:
         if state is not None and state.status == SHIPPED:
             raise CommandRejected("already_shipped", "a shipped order cannot be cancelled")
         _require(state, command, {PENDING, CONFIRMED})
-        return [_event("OrderCancelled", state, command, now_ms, reason=command["reason"])]
-    if name == "ShipOrder":
+        return [_event(Record.ORDER_CANCELLED, state, command, now_ms, reason=command["reason"])]
+    if name == Record.SHIP_ORDER:
         _require(state, command, {CONFIRMED})
         return [
             _event(
-                "OrderShipped", state, command, now_ms, tracking_number=command["tracking_number"]
+                Record.ORDER_SHIPPED,
+                state,
+                command,
+                now_ms,
+                tracking_number=command["tracking_number"],
             )
         ]
-    if name == "DeliverOrder":
+    if name == Record.DELIVER_ORDER:
         _require(state, command, {SHIPPED})
-        return [_event("OrderDelivered", state, command, now_ms)]
+        return [_event(Record.ORDER_DELIVERED, state, command, now_ms)]
     raise CommandRejected("unknown_command", f"no rule for command {name}")
 
 
@@ -257,7 +268,7 @@ def evolve(state: Order | None, event: Message) -> Order:
     """The state after ``event``; the only place order events are folded."""
     body = event.body
     at = body["occurred_at"]
-    if event.name == "OrderCreated":
+    if event.name == Record.ORDER_CREATED:
         return Order(
             order_id=body["order_id"],
             user_id=body["user_id"],
@@ -272,13 +283,13 @@ def evolve(state: Order | None, event: Message) -> Order:
     if state is None:
         raise ValueError(f"{event.name} for order {body['order_id']} before OrderCreated")
     common = {"version": body["version"], "updated_at": at}
-    if event.name == "OrderConfirmed":
+    if event.name == Record.ORDER_CONFIRMED:
         return replace(state, status=CONFIRMED, **common)
-    if event.name == "OrderCancelled":
+    if event.name == Record.ORDER_CANCELLED:
         return replace(state, status=CANCELLED, cancel_reason=body["reason"], **common)
-    if event.name == "OrderShipped":
+    if event.name == Record.ORDER_SHIPPED:
         return replace(state, status=SHIPPED, tracking_number=body["tracking_number"], **common)
-    if event.name == "OrderDelivered":
+    if event.name == Record.ORDER_DELIVERED:
         return replace(state, status=DELIVERED, **common)
     # An event this code does not know yet (written by a newer aggregate) still takes a
     # place in the order's history, so the next version number stays gapless.

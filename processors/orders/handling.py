@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from processors.orders import limits
 from processors.orders.domain import CommandRejected, Order, decide, evolve
-from streams.messages import Message
+from streams.messages import ORDER_COMMANDS, Message, Record
 
-COMMANDS = frozenset({"CreateOrder", "ConfirmOrder", "CancelOrder", "ShipOrder", "DeliverOrder"})
+# The aggregate takes every command of orders/commands (``decide`` rejects one it has no
+# rule for).
+COMMANDS = ORDER_COMMANDS
 
 # The reason code of a command whose outcome the schemas cannot hold (see ``unwritable``).
 UNWRITABLE = "unwritable_outcome"
@@ -40,7 +42,7 @@ def command_result(
     rejected: CommandRejected | None = None,
 ) -> Message:
     return Message(
-        "CommandResult",
+        Record.COMMAND_RESULT,
         {
             "command_id": command["command_id"],
             "order_id": command["order_id"],
@@ -58,7 +60,7 @@ def snapshot_of(state: Order, now_ms: int) -> Message:
     fields = state.to_dict()
     order_id, version = fields.pop("order_id"), fields.pop("version")
     return Message(
-        "OrderSnapshot",
+        Record.ORDER_SNAPSHOT,
         {"order_id": order_id, "version": version, "taken_at": now_ms, "state": fields},
     )
 

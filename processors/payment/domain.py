@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from processors.idempotency import Ledger, reply, share_of
-from streams.messages import Message
+from streams.messages import Message, Record
 
-COMMANDS = frozenset({"ChargePayment", "RefundPayment"})
+COMMANDS = frozenset({Record.CHARGE_PAYMENT, Record.REFUND_PAYMENT})
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,10 @@ class PaymentRules:
 def decide(ledger: Ledger, command: Message, now_ms: int, rules: PaymentRules) -> Message:
     """The reply to a charge or refund the ledger has not answered yet."""
     money = {"amount_cents": command["amount_cents"], "currency": command["currency"]}
-    if command.name == "RefundPayment":
+    if command.name == Record.REFUND_PAYMENT:
         charged = ledger.get("charged", {}).get(command["charge_key"], 0)
         return reply(
-            "PaymentRefunded", command, ledger, now_ms,
+            Record.PAYMENT_REFUNDED, command, ledger, now_ms,
             charge_key=command["charge_key"], amount_cents=charged,
             currency=command["currency"], reason=command["reason"],
         )  # fmt: skip
@@ -46,14 +46,14 @@ def decide(ledger: Ledger, command: Message, now_ms: int, rules: PaymentRules) -
     if share_of(command["order_id"]) < rules.decline_rate:
         return _declined(command, ledger, now_ms, money, "card_declined", "card declined")
     payment_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"payment:{key}"))
-    return reply("PaymentCharged", command, ledger, now_ms, payment_id=payment_id, **money)
+    return reply(Record.PAYMENT_CHARGED, command, ledger, now_ms, payment_id=payment_id, **money)
 
 
 def _declined(
     command: Message, ledger: Ledger, now_ms: int, money: dict[str, Any], code: str, reason: str
 ) -> Message:
     return reply(
-        "PaymentDeclined", command, ledger, now_ms, reason_code=code, reason=reason, **money
+        Record.PAYMENT_DECLINED, command, ledger, now_ms, reason_code=code, reason=reason, **money
     )
 
 
@@ -61,8 +61,8 @@ def evolve(ledger: Ledger, event: Message) -> Ledger:
     """Fold a payment reply's effect: money taken or given back, a charge voided."""
     charged = dict(ledger.get("charged", {}))
     void = list(ledger.get("void", ()))
-    if event.name == "PaymentCharged":
+    if event.name == Record.PAYMENT_CHARGED:
         charged[event["idempotency_key"]] = event["amount_cents"]
-    elif event.name == "PaymentRefunded" and charged.pop(event["charge_key"], None) is None:
+    elif event.name == Record.PAYMENT_REFUNDED and charged.pop(event["charge_key"], None) is None:
         void.append(event["charge_key"])
     return {**ledger, "charged": charged, "void": void}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from processors.projections.clickhouse_orders import Handler, Row
 from processors.projections.position import SourceEvent
+from streams.messages import Record
 
 SAGA_STEP_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -47,4 +48,4 @@ def record_saga_step(event: SourceEvent) -> list[Row]:
     ]
 
 
-HANDLERS: dict[str, Handler] = {"SagaStepRecorded": record_saga_step}
+HANDLERS: dict[str, Handler] = {Record.SAGA_STEP_RECORDED: record_saga_step}

@@ -6,12 +6,15 @@ shipped -> delivered.
 
 from __future__ import annotations
 
+from processors.orders.domain import OrderStatus
+from streams.messages import Record
+
 STATUS_AFTER: dict[str, str] = {
-    "OrderCreated": "pending",
-    "OrderConfirmed": "confirmed",
-    "OrderCancelled": "cancelled",
-    "OrderShipped": "shipped",
-    "OrderDelivered": "delivered",
+    Record.ORDER_CREATED: OrderStatus.PENDING,
+    Record.ORDER_CONFIRMED: OrderStatus.CONFIRMED,
+    Record.ORDER_CANCELLED: OrderStatus.CANCELLED,
+    Record.ORDER_SHIPPED: OrderStatus.SHIPPED,
+    Record.ORDER_DELIVERED: OrderStatus.DELIVERED,
 }
 
-STATUSES: tuple[str, ...] = ("pending", "confirmed", "cancelled", "shipped", "delivered")
+STATUSES: tuple[str, ...] = tuple(OrderStatus)

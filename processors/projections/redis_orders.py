@@ -14,6 +14,7 @@ import orjson
 
 from processors.projections.order_status import STATUS_AFTER
 from processors.projections.position import SourceEvent
+from streams.messages import Record
 
 
 class OrderUpdate(NamedTuple):
@@ -122,9 +123,9 @@ def mark_delivered(event: SourceEvent) -> list[OrderUpdate]:
 
 
 HANDLERS: dict[str, Handler] = {
-    "OrderCreated": add_order,
-    "OrderConfirmed": mark_confirmed,
-    "OrderCancelled": mark_cancelled,
-    "OrderShipped": mark_shipped,
-    "OrderDelivered": mark_delivered,
+    Record.ORDER_CREATED: add_order,
+    Record.ORDER_CONFIRMED: mark_confirmed,
+    Record.ORDER_CANCELLED: mark_cancelled,
+    Record.ORDER_SHIPPED: mark_shipped,
+    Record.ORDER_DELIVERED: mark_delivered,
 }

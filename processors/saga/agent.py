@@ -33,7 +33,7 @@ from processors.saga.decide import TRIGGERS, RetryPolicy, decide
 from processors.saga.state import COMPENSATED, COMPLETED, NEEDS_ATTENTION, Saga, evolve, replace
 from streams.adapters.codec import AvroCodec
 from streams.config.clock import now_ms
-from streams.messages import Message
+from streams.messages import Message, Record
 from streams.runtime import metrics
 from streams.runtime.deadletter import DeadLetters
 from streams.runtime.faust_fixes import DEFAULT_BATCHING, Batching, handle_each, tables_recovered
@@ -201,7 +201,7 @@ def deadlines_wait(unread: int, first_due: int | None, now: int) -> bool:
 
 def _tick(deadline: Deadline, now: int) -> Message:
     return Message(
-        "SagaDeadlineReached",
+        Record.SAGA_DEADLINE_REACHED,
         {
             "order_id": deadline.order_id,
             "saga_id": deadline.saga_id,

@@ -34,19 +34,19 @@ from processors.saga.state import (
     Saga,
     saga_id_for,
 )
-from streams.messages import Message
+from streams.messages import Message, Record
 
 # Event -> (reacting service, the step it takes).
 REACTIONS: dict[str, tuple[str, str]] = {
-    "OrderCreated": ("payment", "charge"),
-    "PaymentCharged": ("inventory", "reserve"),
-    "InventoryReserved": ("shipping", "schedule"),
-    "ShipmentScheduled": ("orders", "confirm"),
-    "PaymentDeclined": ("orders", "cancel_order"),
-    "InventoryReservationFailed": ("payment", "refund"),
-    "ShipmentFailed": ("inventory", "release"),
-    "InventoryReleased": ("payment", "refund"),
-    "PaymentRefunded": ("orders", "cancel_order"),
+    Record.ORDER_CREATED: ("payment", "charge"),
+    Record.PAYMENT_CHARGED: ("inventory", "reserve"),
+    Record.INVENTORY_RESERVED: ("shipping", "schedule"),
+    Record.SHIPMENT_SCHEDULED: ("orders", "confirm"),
+    Record.PAYMENT_DECLINED: ("orders", "cancel_order"),
+    Record.INVENTORY_RESERVATION_FAILED: ("payment", "refund"),
+    Record.SHIPMENT_FAILED: ("inventory", "release"),
+    Record.INVENTORY_RELEASED: ("payment", "refund"),
+    Record.PAYMENT_REFUNDED: ("orders", "cancel_order"),
 }
 
 
@@ -66,7 +66,7 @@ def facts_of(created: Message) -> dict[str, Any]:
 
 def react(service: str, memory: dict | None, event: Message, now_ms: int):
     """``(memory after, commands)`` for ``service`` reading ``event``."""
-    if event.name == "OrderCreated":
+    if event.name == Record.ORDER_CREATED:
         waiting = (memory or {}).get("waiting", [])
         memory = {**facts_of(event), "waiting": []}
         commands = _command(service, memory, event, now_ms)
@@ -98,7 +98,7 @@ def _command(service: str, memory: dict, event: Message, now_ms: int) -> list[Me
         reason=event.get("reason") or "",
     )
     sent = Message(
-        "SagaStepRecorded",
+        Record.SAGA_STEP_RECORDED,
         {"outcome": "sent", "step": step, "attempt": 1, "occurred_at": now_ms},
     )
     command = command_for(saga, sent)
@@ -108,29 +108,29 @@ def _command(service: str, memory: dict, event: Message, now_ms: int) -> list[Me
 # The observer ---------------------------------------------------------------------------
 
 # Event -> (step, outcome) on the timeline.
-OBSERVED = {
-    "PaymentCharged": ("charge", "succeeded"),
-    "PaymentDeclined": ("charge", "failed"),
-    "InventoryReserved": ("reserve", "succeeded"),
-    "InventoryReservationFailed": ("reserve", "failed"),
-    "ShipmentScheduled": ("schedule", "succeeded"),
-    "ShipmentFailed": ("schedule", "failed"),
-    "InventoryReleased": ("release", "succeeded"),
-    "PaymentRefunded": ("refund", "succeeded"),
-    "OrderConfirmed": ("confirm", "succeeded"),
-    "OrderCancelled": ("cancel_order", "succeeded"),
+OBSERVED: dict[str, tuple[str, str]] = {
+    Record.PAYMENT_CHARGED: ("charge", "succeeded"),
+    Record.PAYMENT_DECLINED: ("charge", "failed"),
+    Record.INVENTORY_RESERVED: ("reserve", "succeeded"),
+    Record.INVENTORY_RESERVATION_FAILED: ("reserve", "failed"),
+    Record.SHIPMENT_SCHEDULED: ("schedule", "succeeded"),
+    Record.SHIPMENT_FAILED: ("schedule", "failed"),
+    Record.INVENTORY_RELEASED: ("release", "succeeded"),
+    Record.PAYMENT_REFUNDED: ("refund", "succeeded"),
+    Record.ORDER_CONFIRMED: ("confirm", "succeeded"),
+    Record.ORDER_CANCELLED: ("cancel_order", "succeeded"),
 }
 
 
 def observe(saga: Saga | None, event: Message, now_ms: int) -> list[Message]:
     """The timeline records ``event`` adds to the observed saga."""
     rec = Recorder(saga, now_ms, event.get("event_id") or "", "choreography")
-    if event.name == "OrderCreated":
+    if event.name == Record.ORDER_CREATED:
         if saga is None:
             body = event.body
             items = [{"sku": i["sku"], "quantity": int(i["quantity"])} for i in body["items"]]
             rec.add(
-                "SagaStarted", saga_id_for(body["order_id"]), body["order_id"],
+                Record.SAGA_STARTED, saga_id_for(body["order_id"]), body["order_id"],
                 body["correlation_id"], mode="choreography", user_id=body["user_id"],
                 amount_cents=body["total_cents"], currency=body["currency"], items=items,
             )  # fmt: skip
@@ -144,10 +144,10 @@ def observe(saga: Saga | None, event: Message, now_ms: int) -> list[Message]:
     state = COMPENSATING if failing else RUNNING
     reply = {"reply": event.name, "reason": event.get("reason") or "", "attempt": 1}
     rec.step(step, outcome, state, **reply)
-    if event.name == "OrderConfirmed":
+    if event.name == Record.ORDER_CONFIRMED:
         rec.step("saga", "completed", COMPLETED, attempt=0)
         _notify(rec, "order_confirmed", "Your order is confirmed and will ship soon.")
-    elif event.name == "OrderCancelled":
+    elif event.name == Record.ORDER_CANCELLED:
         rec.step("saga", "compensated", COMPENSATED, attempt=0, reason=event.get("reason") or "")
         _notify(rec, "order_cancelled", f"Your order was cancelled: {event.get('reason')}.")
     return rec.records
@@ -157,6 +157,6 @@ def _notify(rec: Recorder, kind: str, message: str) -> None:
     s = rec.state
     if kind not in s.notified:
         rec.add(
-            "CustomerNotified", s.saga_id, s.order_id, s.correlation_id,
+            Record.CUSTOMER_NOTIFIED, s.saga_id, s.order_id, s.correlation_id,
             user_id=s.user_id, kind=kind, message=message,
         )  # fmt: skip

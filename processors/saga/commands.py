@@ -11,20 +11,20 @@ import uuid
 from typing import Any
 
 from processors.saga.state import COMMAND, Saga, idempotency_key
-from streams.messages import Message
+from streams.messages import Message, Record
 
 _NAMESPACE = uuid.UUID("5d1f5a8e-41b7-4b7f-8a3e-2f9f0f6e0c33")
 
 # Where each command goes: the logical topic name.
-DESTINATION = {
-    "ChargePayment": "payments.commands",
-    "RefundPayment": "payments.commands",
-    "ReserveInventory": "inventory.commands",
-    "ReleaseInventory": "inventory.commands",
-    "ScheduleShipment": "shipping.commands",
-    "CancelShipment": "shipping.commands",
-    "ConfirmOrder": "orders.commands",
-    "CancelOrder": "orders.commands",
+DESTINATION: dict[str, str] = {
+    Record.CHARGE_PAYMENT: "payments.commands",
+    Record.REFUND_PAYMENT: "payments.commands",
+    Record.RESERVE_INVENTORY: "inventory.commands",
+    Record.RELEASE_INVENTORY: "inventory.commands",
+    Record.SCHEDULE_SHIPMENT: "shipping.commands",
+    Record.CANCEL_SHIPMENT: "shipping.commands",
+    Record.CONFIRM_ORDER: "orders.commands",
+    Record.CANCEL_ORDER: "orders.commands",
 }
 
 
@@ -35,12 +35,12 @@ def command_id_for(key: str, attempt: int | None) -> str:
 
 def command_for(saga: Saga, record: Message) -> Message | None:
     """The command to send for ``record``, or None when the record sends nothing."""
-    if record.name != "SagaStepRecorded" or record["outcome"] != "sent":
+    if record.name != Record.SAGA_STEP_RECORDED or record["outcome"] != "sent":
         return None
     step, attempt = record["step"], record["attempt"]
     name = COMMAND[step]
     key = idempotency_key(saga.saga_id, step)
-    if name in ("ConfirmOrder", "CancelOrder"):
+    if name in (Record.CONFIRM_ORDER, Record.CANCEL_ORDER):
         body = {
             "command_id": command_id_for(key, None),
             "order_id": saga.order_id,
@@ -48,7 +48,7 @@ def command_for(saga: Saga, record: Message) -> Message | None:
             "issued_at": record["occurred_at"],
             "correlation_id": saga.correlation_id,
         }
-        if name == "CancelOrder":
+        if name == Record.CANCEL_ORDER:
             body["reason"] = saga.reason or "the order could not be fulfilled"
         return Message(name, body)
     body = {

@@ -29,23 +29,29 @@ from processors.saga.state import (
     record_id,
     saga_id_for,
 )
-from streams.messages import Message
+from streams.messages import Message, Record
 
 # Reply event -> (the step it answers, whether the step succeeded).
-REPLIES = {
-    "PaymentCharged": ("charge", True),
-    "PaymentDeclined": ("charge", False),
-    "InventoryReserved": ("reserve", True),
-    "InventoryReservationFailed": ("reserve", False),
-    "ShipmentScheduled": ("schedule", True),
-    "ShipmentFailed": ("schedule", False),
-    "OrderConfirmed": ("confirm", True),
-    "PaymentRefunded": ("refund", True),
-    "InventoryReleased": ("release", True),
-    "ShipmentCancelled": ("cancel_shipment", True),
+REPLIES: dict[str, tuple[str, bool]] = {
+    Record.PAYMENT_CHARGED: ("charge", True),
+    Record.PAYMENT_DECLINED: ("charge", False),
+    Record.INVENTORY_RESERVED: ("reserve", True),
+    Record.INVENTORY_RESERVATION_FAILED: ("reserve", False),
+    Record.SHIPMENT_SCHEDULED: ("schedule", True),
+    Record.SHIPMENT_FAILED: ("schedule", False),
+    Record.ORDER_CONFIRMED: ("confirm", True),
+    Record.PAYMENT_REFUNDED: ("refund", True),
+    Record.INVENTORY_RELEASED: ("release", True),
+    Record.SHIPMENT_CANCELLED: ("cancel_shipment", True),
 }
 TRIGGERS = frozenset(
-    {*REPLIES, "OrderCreated", "OrderCancelled", "SagaDeadlineReached", "SagaResumeRequested"}
+    {
+        *REPLIES,
+        Record.ORDER_CREATED,
+        Record.ORDER_CANCELLED,
+        Record.SAGA_DEADLINE_REACHED,
+        Record.SAGA_RESUME_REQUESTED,
+    }
 )
 
 
@@ -94,7 +100,7 @@ class Recorder:
         s = self.state
         body = {"command": COMMAND.get(step, ""), "reason": "", "attempt": s.attempt, **body}
         self.add(
-            "SagaStepRecorded", s.saga_id, s.order_id, s.correlation_id,
+            Record.SAGA_STEP_RECORDED, s.saga_id, s.order_id, s.correlation_id,
             mode=s.mode, step=step, outcome=outcome, saga_state=state, **body,
         )  # fmt: skip
 
@@ -108,10 +114,10 @@ def decide(saga: Saga | None, trigger: Message, now_ms: int, policy: RetryPolicy
     )
     rec = Recorder(saga, now_ms, cause, "orchestration")
     name = trigger.name
-    if name == "OrderCreated":
+    if name == Record.ORDER_CREATED:
         if saga is None:
             _start(rec, trigger, policy)
-    elif name == "SagaResumeRequested":
+    elif name == Record.SAGA_RESUME_REQUESTED:
         # One resume per request: the same request read again (a rewound consumer) after
         # the saga parked again must not resume it again.
         if (
@@ -122,13 +128,13 @@ def decide(saga: Saga | None, trigger: Message, now_ms: int, policy: RetryPolicy
             _resume(rec, trigger, policy)
     elif saga is None or saga.status == COMPENSATED:
         pass  # nothing to steer: unknown order, or a saga that is over
-    elif name == "OrderCancelled":
+    elif name == Record.ORDER_CANCELLED:
         # Once: an order is cancelled once, a second OrderCancelled is the same one again.
         if not saga.order_cancelled:
             _on_order_cancelled(rec, trigger, policy)
     elif saga.status == NEEDS_ATTENTION:
         pass  # parked: replies wait in the log's past, the timer and retries have stopped
-    elif name == "SagaDeadlineReached":
+    elif name == Record.SAGA_DEADLINE_REACHED:
         _on_deadline(rec, trigger, policy)
     elif name in REPLIES:
         _on_reply(rec, trigger, policy)
@@ -140,7 +146,7 @@ def _start(rec: Recorder, created: Message, policy: RetryPolicy) -> None:
     items = [{"sku": i["sku"], "quantity": int(i["quantity"])} for i in body["items"]]
     saga_id = saga_id_for(body["order_id"])
     rec.add(
-        "SagaStarted", saga_id, body["order_id"], body["correlation_id"],
+        Record.SAGA_STARTED, saga_id, body["order_id"], body["correlation_id"],
         mode=rec.mode, user_id=body["user_id"], amount_cents=body["total_cents"],
         currency=body["currency"], items=items,
     )  # fmt: skip
@@ -245,6 +251,6 @@ def _notify(rec: Recorder, kind: str, message: str) -> None:
     if kind in s.notified:
         return
     rec.add(
-        "CustomerNotified", s.saga_id, s.order_id, s.correlation_id,
+        Record.CUSTOMER_NOTIFIED, s.saga_id, s.order_id, s.correlation_id,
         user_id=s.user_id, kind=kind, message=message,
     )  # fmt: skip

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, fields
 from typing import Any
 
-from streams.messages import Message
+from streams.messages import Message, Record
 
 RUNNING, COMPENSATING = "running", "compensating"
 COMPLETED, COMPENSATED, NEEDS_ATTENTION = "completed", "compensated", "needs_attention"
@@ -22,14 +22,14 @@ FORWARD = ("charge", "reserve", "schedule", "confirm")
 # compensation (unless the customer already cancelled the order).
 COMPENSATION = {"charge": "refund", "reserve": "release", "schedule": "cancel_shipment"}
 COMMAND = {
-    "charge": "ChargePayment",
-    "reserve": "ReserveInventory",
-    "schedule": "ScheduleShipment",
-    "confirm": "ConfirmOrder",
-    "refund": "RefundPayment",
-    "release": "ReleaseInventory",
-    "cancel_shipment": "CancelShipment",
-    "cancel_order": "CancelOrder",
+    "charge": Record.CHARGE_PAYMENT,
+    "reserve": Record.RESERVE_INVENTORY,
+    "schedule": Record.SCHEDULE_SHIPMENT,
+    "confirm": Record.CONFIRM_ORDER,
+    "refund": Record.REFUND_PAYMENT,
+    "release": Record.RELEASE_INVENTORY,
+    "cancel_shipment": Record.CANCEL_SHIPMENT,
+    "cancel_order": Record.CANCEL_ORDER,
 }
 
 _NAMESPACE = uuid.UUID("0b8f7c52-3a8e-4d59-9a55-8f1f3c1d2e7a")
@@ -114,7 +114,7 @@ def replace(saga: Saga, **changes: Any) -> Saga:
 def evolve(saga: Saga | None, record: Message) -> Saga:
     """The saga after ``record``."""
     body = record.body
-    if record.name == "SagaStarted":
+    if record.name == Record.SAGA_STARTED:
         return Saga(
             saga_id=body["saga_id"],
             order_id=body["order_id"],
@@ -131,7 +131,7 @@ def evolve(saga: Saga | None, record: Message) -> Saga:
     if saga is None:
         raise ValueError(f"{record.name} for order {body['order_id']} before SagaStarted")
     common = {"version": body["version"], "updated_at": body["occurred_at"]}
-    if record.name == "CustomerNotified":
+    if record.name == Record.CUSTOMER_NOTIFIED:
         return replace(saga, notified=(*saga.notified, body["kind"]), **common)
     return _evolve_step(replace(saga, **common), body)
 

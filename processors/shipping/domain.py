@@ -9,17 +9,17 @@ from __future__ import annotations
 import uuid
 
 from processors.idempotency import Ledger, reply
-from streams.messages import Message
+from streams.messages import Message, Record
 
-COMMANDS = frozenset({"ScheduleShipment", "CancelShipment"})
+COMMANDS = frozenset({Record.SCHEDULE_SHIPMENT, Record.CANCEL_SHIPMENT})
 
 
 def decide(ledger: Ledger, command: Message, now_ms: int, unshippable: frozenset[str]) -> Message:
     """The reply to a booking or cancellation the ledger has not answered yet."""
-    if command.name == "CancelShipment":
+    if command.name == Record.CANCEL_SHIPMENT:
         key = command["shipment_key"]
         return reply(
-            "ShipmentCancelled", command, ledger, now_ms,
+            Record.SHIPMENT_CANCELLED, command, ledger, now_ms,
             shipment_key=key, shipment_id=ledger.get("booked", {}).get(key),
             reason=command["reason"],
         )  # fmt: skip
@@ -30,19 +30,21 @@ def decide(ledger: Ledger, command: Message, now_ms: int, unshippable: frozenset
         reason = f"no carrier takes {', '.join(blocked)}"
         return _failed(command, ledger, now_ms, "unshippable", reason)
     shipment_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"shipment:{command['idempotency_key']}"))
-    return reply("ShipmentScheduled", command, ledger, now_ms, shipment_id=shipment_id)
+    return reply(Record.SHIPMENT_SCHEDULED, command, ledger, now_ms, shipment_id=shipment_id)
 
 
 def _failed(command: Message, ledger: Ledger, now_ms: int, code: str, reason: str) -> Message:
-    return reply("ShipmentFailed", command, ledger, now_ms, reason_code=code, reason=reason)
+    return reply(Record.SHIPMENT_FAILED, command, ledger, now_ms, reason_code=code, reason=reason)
 
 
 def evolve(ledger: Ledger, event: Message) -> Ledger:
     """Fold a shipping reply into the order's ledger."""
     booked = dict(ledger.get("booked", {}))
     void = list(ledger.get("void", ()))
-    if event.name == "ShipmentScheduled":
+    if event.name == Record.SHIPMENT_SCHEDULED:
         booked[event["idempotency_key"]] = event["shipment_id"]
-    elif event.name == "ShipmentCancelled" and booked.pop(event["shipment_key"], None) is None:
+    elif (
+        event.name == Record.SHIPMENT_CANCELLED and booked.pop(event["shipment_key"], None) is None
+    ):
         void.append(event["shipment_key"])
     return {**ledger, "booked": booked, "void": void}
