@@ -109,8 +109,26 @@ def reset_group(settings: Settings, group: str, moves: list[OffsetMove]) -> None
     offsets = {
         TopicPartition(m.topic, m.partition): OffsetAndMetadata(m.new_offset, "", -1) for m in moves
     }
-    errors = with_admin(settings, lambda a: a.alter_group_offsets(group, offsets))
-    failed = {tp: err for tp, err in (errors or {}).items() if err.__name__ != "NoError"}
+    commit_offsets(settings, group, offsets)
+
+
+def commit_offsets(
+    settings: Settings, group: str, offsets: dict[TopicPartition, OffsetAndMetadata]
+) -> None:
+    """Commit ``offsets`` for ``group``; ``GroupBusy`` for what the broker refuses.
+
+    A new broker answers NotCoordinator per partition (in the answer, not raised) while
+    it creates its offsets topic: raised here, so that ``with_admin`` retries it."""
+
+    def alter(admin) -> dict:
+        errors = admin.alter_group_offsets(group, offsets) or {}
+        failed = {tp: err for tp, err in errors.items() if err.__name__ != "NoError"}
+        for err in failed.values():
+            if issubclass(err, _TRANSIENT):
+                raise err()
+        return failed
+
+    failed = with_admin(settings, alter)
     if failed:
         raise GroupBusy(f"the broker refused the reset of {group!r}: {failed}")
 

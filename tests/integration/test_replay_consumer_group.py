@@ -10,7 +10,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from streams.admin import create_topics, delete_namespace_topics
-from streams.consumer_groups import committed_offsets, with_admin
+from streams.consumer_groups import commit_offsets, committed_offsets
 from streams.kafka_clients import kafka_python_config
 from streams.timeparse import from_millis
 from tests.integration.replay_log import produce_log
@@ -31,7 +31,7 @@ def log(settings):
 def commit(settings, group: str, offset: int) -> dict:
     tps = [TopicPartition(settings.topic("orders.events"), p) for p in range(4)]
     offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp in tps}
-    with_admin(settings, lambda admin: admin.alter_group_offsets(group, offsets))
+    commit_offsets(settings, group, offsets)
     return committed_offsets(settings, group)
 
 

@@ -16,7 +16,7 @@ from sinks.clickhouse_schema import drop_schema, shadow_database
 from sinks.redis_keys import order_key, read_generation, status_counts_key, user_orders_key
 from streams.admin import create_topics, delete_namespace_topics
 from streams.cli.main import _register, cli
-from streams.consumer_groups import committed_offsets, with_admin
+from streams.consumer_groups import commit_offsets, committed_offsets
 from streams.settings import Settings
 from streams.timeparse import from_millis
 from tests.integration.replay_log import (
@@ -114,7 +114,7 @@ def test_full_rebuild_equals_the_live_model_and_leaves_groups_alone(
     group = settings.app_id
     tps = [TopicPartition(settings.topic("orders.events"), p) for p in range(4)]
     offsets = {tp: OffsetAndMetadata(3, "", -1) for tp in tps}
-    with_admin(settings, lambda admin: admin.alter_group_offsets(group, offsets))
+    commit_offsets(settings, group, offsets)
     before = committed_offsets(settings, group)
 
     result = run_cli(settings, "replay", "--from", "earliest", "--json")
