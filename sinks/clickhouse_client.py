@@ -113,7 +113,8 @@ def _take_ownership(path: str, owner_url: str | None) -> IO[str]:
             break
         except BlockingIOError:
             # read_owner() holds a shared lock for an instant; only a lock that
-            # persists means a live owner.
+            # persists means a live owner. (Five quick tries by hand: with tenacity
+            # the give-up, which reads the owner's note, would still be written here.)
             if attempt == _LOCK_ATTEMPTS - 1:
                 handle.seek(0)
                 owner = _parse(handle.read())

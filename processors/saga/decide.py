@@ -57,7 +57,11 @@ TRIGGERS = frozenset(
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Attempt n of a step times out ``step_timeout_ms * backoff**(n-1)`` after sending."""
+    """Attempt n of a step times out ``step_timeout_ms * backoff**(n-1)`` after sending.
+
+    No retry library: the attempt and its deadline are the saga's changelogged state,
+    acted on when the deadline timer's tick comes back through the log, so they survive
+    a restart; nothing here waits in a loop."""
 
     step_timeout_ms: int = 10_000
     max_attempts: int = 3

@@ -18,7 +18,12 @@ def emit_json(obj: Any) -> None:
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    """A plain aligned text table of ``columns`` from ``rows``."""
+    """A plain aligned text table of ``columns`` from ``rows``.
+
+    Kept by hand: tabulate's nearest format ("simple") pads every column two wider and
+    right-aligns numbers unless told not to, and rich's tables fit themselves to the
+    terminal's width; either would change what people and scripts read, for no gain
+    over six lines."""
     cells = [[str(c) for c in columns]] + [
         ["" if row.get(c) is None else str(row.get(c)) for c in columns] for row in rows
     ]

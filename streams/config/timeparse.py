@@ -1,4 +1,11 @@
-"""Times given on the command line: ISO-8601 with a zone, a relative age, or ``earliest``."""
+"""Times given on the command line: ISO-8601 with a zone, a relative age, or ``earliest``.
+
+ISO-8601 is read by ``datetime.fromisoformat``, which since Python 3.11 takes ``Z``, week
+dates and the basic format as python-dateutil's ``isoparse`` does. Written here are only
+the project's rules around it (a zone required, nothing in the future or before 1970) and
+ages of one unit: one regex, where pytimeparse (no release since 2018) would also take
+``1.5h`` and ``1h30m`` and still leave the refusals to write.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +39,7 @@ def parse_time(raw: str, now: dt.datetime | None = None) -> dt.datetime | None:
     if age:
         return _age(raw, now, age.group(1), _UNITS[age.group(2)])
     try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        value = dt.datetime.fromisoformat(text.replace("z", "Z"))  # RFC 3339 allows z
     except ValueError:
         raise TimeParseError(
             f"cannot read time {raw!r}: use ISO-8601 with a zone (2026-11-26T10:00:00Z), "

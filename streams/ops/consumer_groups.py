@@ -8,7 +8,6 @@ refused while the group has active members, whose next commit would overwrite it
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -20,6 +19,7 @@ from kafka.errors import (
     NotCoordinatorError,
 )
 from kafka.structs import OffsetAndMetadata
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from streams.adapters.admin import admin_client
 from streams.config.settings import Settings
@@ -31,20 +31,20 @@ T = TypeVar("T")
 _TRANSIENT = (CoordinatorNotAvailableError, CoordinatorLoadInProgressError, NotCoordinatorError)
 
 
-def with_admin(settings: Settings, call: Callable[..., T], attempts: int = 20) -> T:
-    """``call(admin)`` with a fresh admin client, retried while the group coordinator
-    is still starting (a new broker creates its offsets topic on first use)."""
-    for attempt in range(attempts):
-        admin = admin_client(settings)
-        try:
-            return call(admin)
-        except _TRANSIENT:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.25)
-        finally:
-            admin.close()
-    raise AssertionError("unreachable")
+@retry(
+    retry=retry_if_exception_type(_TRANSIENT),
+    stop=stop_after_attempt(20),
+    wait=wait_fixed(0.25),
+    reraise=True,
+)
+def with_admin(settings: Settings, call: Callable[..., T]) -> T:
+    """``call(admin)`` with a fresh admin client, retried (a fresh client each time)
+    while the group coordinator is still starting; the last error is raised as it is."""
+    admin = admin_client(settings)
+    try:
+        return call(admin)
+    finally:
+        admin.close()
 
 
 class GroupBusy(RuntimeError):
@@ -109,8 +109,26 @@ def reset_group(settings: Settings, group: str, moves: list[OffsetMove]) -> None
     offsets = {
         TopicPartition(m.topic, m.partition): OffsetAndMetadata(m.new_offset, "", -1) for m in moves
     }
-    errors = with_admin(settings, lambda a: a.alter_group_offsets(group, offsets))
-    failed = {tp: err for tp, err in (errors or {}).items() if err.__name__ != "NoError"}
+    commit_offsets(settings, group, offsets)
+
+
+def commit_offsets(
+    settings: Settings, group: str, offsets: dict[TopicPartition, OffsetAndMetadata]
+) -> None:
+    """Commit ``offsets`` for ``group``; ``GroupBusy`` for what the broker refuses.
+
+    A new broker answers NotCoordinator per partition (in the answer, not raised) while
+    it creates its offsets topic: raised here, so that ``with_admin`` retries it."""
+
+    def alter(admin) -> dict:
+        errors = admin.alter_group_offsets(group, offsets) or {}
+        failed = {tp: err for tp, err in errors.items() if err.__name__ != "NoError"}
+        for err in failed.values():
+            if issubclass(err, _TRANSIENT):
+                raise err()
+        return failed
+
+    failed = with_admin(settings, alter)
     if failed:
         raise GroupBusy(f"the broker refused the reset of {group!r}: {failed}")
 

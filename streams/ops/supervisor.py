@@ -68,6 +68,11 @@ class Supervisor:
         return env
 
     async def keep_running(self, role: str) -> None:
+        """Start ``role`` and restart it when it exits, after the next pause of
+        ``RESTART_PAUSES`` (from the first again once it ran ``STABLE_SECONDS``).
+
+        By hand: a supervisor's restart schedule, woken early by the stop, not a retry
+        of a failing call that a library such as tenacity would wrap."""
         pauses = iter(RESTART_PAUSES)
         while not self.stopping.is_set():
             started = time.monotonic()

@@ -18,7 +18,7 @@ from kafka.structs import OffsetAndMetadata
 from streams.adapters.admin import create_topics, delete_namespace_topics
 from streams.adapters.kafka_clients import kafka_python_config
 from streams.config.topics import ORDER_EVENTS
-from streams.ops.consumer_groups import with_admin
+from streams.ops.consumer_groups import commit_offsets
 from streams.ops.lag import consumer_lag
 
 pytestmark = pytest.mark.integration
@@ -55,7 +55,7 @@ def produce_in_transactions(settings, topic: str, partition: int, count: int) ->
 
 def commit(settings, group: str, tp: TopicPartition, offset: int) -> None:
     offsets = {tp: OffsetAndMetadata(offset, "", -1)}
-    with_admin(settings, lambda admin: admin.alter_group_offsets(group, offsets))
+    commit_offsets(settings, group, offsets)
 
 
 def test_an_idle_group_after_transactional_traffic_has_no_lag(settings, topic):

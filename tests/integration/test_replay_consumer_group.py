@@ -12,7 +12,7 @@ from kafka.structs import OffsetAndMetadata
 from streams.adapters.admin import create_topics, delete_namespace_topics
 from streams.adapters.kafka_clients import kafka_python_config
 from streams.config.timeparse import from_millis
-from streams.ops.consumer_groups import committed_offsets, with_admin
+from streams.ops.consumer_groups import commit_offsets, committed_offsets
 from tests.integration.replay_log import produce_log
 from tests.integration.test_replay_rebuild import run_cli
 from tests.support import eventually
@@ -31,7 +31,7 @@ def log(settings):
 def commit(settings, group: str, offset: int) -> dict:
     tps = [TopicPartition(settings.topic("orders.events"), p) for p in range(4)]
     offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp in tps}
-    with_admin(settings, lambda admin: admin.alter_group_offsets(group, offsets))
+    commit_offsets(settings, group, offsets)
     return committed_offsets(settings, group)
 
 

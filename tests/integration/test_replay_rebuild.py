@@ -18,7 +18,7 @@ from streams.adapters.admin import create_topics, delete_namespace_topics
 from streams.cli.main import _register, cli
 from streams.config.settings import Settings
 from streams.config.timeparse import from_millis
-from streams.ops.consumer_groups import committed_offsets, with_admin
+from streams.ops.consumer_groups import commit_offsets, committed_offsets
 from tests.integration.replay_log import (
     clickhouse_sink,
     clickhouse_state,
@@ -114,7 +114,7 @@ def test_full_rebuild_equals_the_live_model_and_leaves_groups_alone(
     group = settings.app_id
     tps = [TopicPartition(settings.topic("orders.events"), p) for p in range(4)]
     offsets = {tp: OffsetAndMetadata(3, "", -1) for tp in tps}
-    with_admin(settings, lambda admin: admin.alter_group_offsets(group, offsets))
+    commit_offsets(settings, group, offsets)
     before = committed_offsets(settings, group)
 
     result = run_cli(settings, "replay", "--from", "earliest", "--json")

@@ -13,6 +13,9 @@ NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
     [
         ("2026-11-26T10:00:00Z", dt.datetime(2026, 11, 26, 10, tzinfo=dt.UTC)),
         ("2026-11-26T11:00:00+01:00", dt.datetime(2026, 11, 26, 10, tzinfo=dt.UTC)),
+        ("2026-11-26t10:00:00z", dt.datetime(2026, 11, 26, 10, tzinfo=dt.UTC)),
+        ("2026-11-26 10:00Z", dt.datetime(2026, 11, 26, 10, tzinfo=dt.UTC)),
+        ("20261126T100000Z", dt.datetime(2026, 11, 26, 10, tzinfo=dt.UTC)),
         ("2h", NOW - dt.timedelta(hours=2)),
         ("15m", NOW - dt.timedelta(minutes=15)),
         ("3d", NOW - dt.timedelta(days=3)),

@@ -93,6 +93,8 @@ def partitions(consumer: KafkaConsumer, topics: list[str]) -> list[TopicPartitio
 def _settled(lookup, *args):
     # Partitions of a topic created a moment ago may have no leader yet: kafka-python
     # then leaves them out of the answer (KeyError); they settle within a second or two.
+    # A deadline loop, as in partitions(): tenacity's Retrying says it in no fewer lines
+    # and the give-up still has to become a PlanError here.
     deadline = time.monotonic() + METADATA_WAIT_SECONDS
     while True:
         try:

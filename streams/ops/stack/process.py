@@ -96,7 +96,9 @@ def spawn_detached(argv: Sequence[str], log_path: Path, cwd: Path) -> int:
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
-    """Poll ``condition`` until it holds or ``timeout`` seconds pass; whether it held."""
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; whether it held.
+
+    A poll, not a retry of a failing call: nothing here for tenacity to catch."""
     deadline = time.monotonic() + timeout
     while True:
         if condition():

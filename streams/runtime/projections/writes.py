@@ -34,7 +34,9 @@ async def feed_until_written(sink, events: Sequence[SourceEvent]) -> list[Refuse
     lose them, while a wait only delays them. The writes are idempotent, so a retry of a
     half-written batch is harmless. Whatever is not a data error counts as an outage
     here, a bug included: it stops this read model (with the error in the log) rather
-    than dropping its events.
+    than dropping its events. The loop is written out rather than given to tenacity: it
+    never gives up, and each failure must empty the sink's buffer and log the wait, so a
+    policy there would be two callbacks around the same eight lines.
     """
     delay = 0.2
     while True:
