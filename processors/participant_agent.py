@@ -77,13 +77,9 @@ def build_participant_agent(
             return
         if delay_ms:
             await asyncio.sleep(delay_ms / 1000)
-        try:
-            reply = apply(command, clock())
-        except (KeyError, TypeError, ValueError) as exc:
-            await dead_letters.park(
-                event, f"cannot apply {command.name}: {exc!r}", kind=NOT_APPLICABLE
-            )
-            return
+        # A command the participant cannot honour gets a failure reply from its domain;
+        # anything ``apply`` raises is a bug, and stops the worker (``handle_each``).
+        reply = apply(command, clock())
         what = f"the reply {reply.name} to {command.name}"
         encoded = await dead_letters.encode_or_park(event, codec, [reply], what)
         if encoded is None:

@@ -111,19 +111,15 @@ def build_order_agent(
         order_id = command["order_id"]
         now = clock()
         state: Order | None
-        try:
-            if order_id in changed:
-                state = changed[order_id][0]
-            else:
-                stored = order_by_id.get(order_id)
-                state = Order.from_dict(stored) if stored else None
-            decision = handle(state, command, now, snapshot_every)
-        except (KeyError, TypeError, ValueError) as exc:
-            # A command the schema accepted but the domain cannot read: park it, keep going.
-            await dead_letters.park(
-                event, f"cannot apply {command.name}: {exc!r}", kind=NOT_APPLICABLE
-            )
-            return
+        if order_id in changed:
+            state = changed[order_id][0]
+        else:
+            stored = order_by_id.get(order_id)
+            state = Order.from_dict(stored) if stored else None
+        # A command the domain refuses is a rejection (``CommandRejected`` -> a result with
+        # its reason); anything else ``handle`` raises is a bug, and stops the worker
+        # (``handle_in_batches``'s error policy) instead of parking a good command.
+        decision = handle(state, command, now, snapshot_every)
         try:
             outputs = encoded(decision)
         except EncodeError as exc:

@@ -23,7 +23,7 @@ FAILED_AT = "orderflow.failed_at"
 # Kinds of dead letter, the ``kind`` label of ``orderflow_dead_letters``: a small fixed
 # set (the reason itself is free text, one series each would have no bound).
 DECODE = "decode"  # bytes that are no message of a known schema
-NOT_APPLICABLE = "not_applicable"  # a message the agent does not handle or cannot apply
+NOT_APPLICABLE = "not_applicable"  # a message the agent does not handle (a bug is no dead letter)
 ENCODE = "encode"  # an outcome that its schema cannot hold
 STORE_REFUSED = "store_refused"  # a value a read-model store refused
 

@@ -299,7 +299,15 @@ async def handle_in_batches(
 ) -> None:
     """``handle_batch`` every batch of ``stream`` inside ``COMMIT_FENCE``, then acknowledge
     it there: a batch's sends, table writes and offsets share one transaction, and its
-    sends outside the transaction are delivered before its offsets can commit."""
+    sends outside the transaction are delivered before its offsets can commit.
+
+    The error policy of every deciding agent: bad input never reaches here as an
+    exception (the agents park what does not decode, what they do not handle and what
+    cannot be encoded on the dead-letter topic, and the domain answers a command it
+    refuses with a rejection). Whatever ``handle_batch`` raises is therefore a bug, and a
+    bug stops the worker (``crash_on_bug``) rather than dead-letter a message the code
+    should have handled or skip it: nothing of the batch is acknowledged, its transaction
+    never commits, and the supervisor's restart reads it again."""
     app = stream.app
     async for taken in stream.noack_take(batching.size, batching.seconds):
         async with COMMIT_FENCE:
@@ -314,6 +322,9 @@ async def handle_in_batches(
             token = _batch_deliveries.set(deliveries)
             try:
                 await handle_batch(batch)
+            except Exception as exc:
+                await crash_on_bug(app, batch, exc)
+                return
             finally:
                 _batch_deliveries.reset(token)
             await asyncio.gather(*deliveries)
@@ -321,6 +332,26 @@ async def handle_in_batches(
                 await stream.ack(event)
                 message = event.message
                 _handled[message.tp] = message.offset
+
+
+async def crash_on_bug(app: Any, batch: Sequence[faust.EventT], exc: Exception) -> None:
+    """Say once what failed and where, and stop the worker: its supervisor restarts it,
+    and the batch, neither acknowledged nor committed, is read again. The same bug on the
+    same message crashes again, at the same offset: the log names it."""
+    where = ", ".join(
+        sorted({f"{e.message.topic}[{e.message.partition}]@{e.message.offset}" for e in batch})
+    )
+    log.critical(
+        "a bug while handling a batch of %d messages (%s): %r. The worker stops; its "
+        "supervisor restarts it and the batch is read again (nothing of it was committed "
+        "or dead-lettered). A crash again at the same offsets means the bug is "
+        "deterministic: fix it and deploy.",
+        len(batch),
+        where[:500],
+        exc,
+        exc_info=exc,
+    )
+    await app.crash(exc)
 
 
 async def handle_each(
@@ -331,7 +362,7 @@ async def handle_each(
     """``handle`` every event of ``stream`` in turn, taken in batches: the loop of every
     agent whose decisions are made message by message. A batch pays the stream's and the
     producer's per-wakeup costs once (its sends leave in few produce requests) instead of
-    once per message."""
+    once per message. An exception from ``handle`` is a bug: see ``handle_in_batches``."""
 
     async def one_by_one(batch: Sequence[faust.EventT]) -> None:
         for event in batch:

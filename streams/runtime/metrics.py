@@ -58,7 +58,7 @@ PROJECTION_BATCH_SECONDS = Histogram(
 DEAD_LETTERS = Counter(
     "orderflow_dead_letters",
     "Messages parked on the dead-letter topic, by kind: decode (bytes that are no "
-    "message), not_applicable (a message the agent cannot apply), encode (an outcome its "
+    "message), not_applicable (a message the agent does not handle), encode (an outcome its "
     "schema cannot hold), store_refused (a value a read-model store refused).",
     ["kind"],
 )

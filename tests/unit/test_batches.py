@@ -128,7 +128,9 @@ class Event(str):
     @property
     def message(self) -> SimpleNamespace:
         generation = 0 if self.endswith("0") else 1
-        return SimpleNamespace(tp=TP("t", 0), offset=ord(self[0]), generation_id=generation)
+        return SimpleNamespace(
+            tp=TP("t", 0), topic="t", partition=0, offset=ord(self[0]), generation_id=generation
+        )
 
 
 class FakeStream:
@@ -138,7 +140,11 @@ class FakeStream:
         self.batches = [[Event(e) for e in batch] for batch in batches]
         self.log = log
         self.taken_with: tuple[int, float] | None = None
-        self.app = SimpleNamespace(consumer_generation_id=1)
+        self.app = SimpleNamespace(consumer_generation_id=1, crash=self.crash)
+        self.crashed: list[BaseException] = []
+
+    async def crash(self, reason: BaseException) -> None:
+        self.crashed.append(reason)
 
     async def noack_take(self, size: int, seconds: float):
         self.taken_with = (size, seconds)
@@ -230,22 +236,23 @@ def test_a_held_fence_stays_closed_across_commits_until_released():
 
 
 def test_a_batch_whose_handling_fails_is_not_acked_and_frees_the_fence(monkeypatch):
-    """A batch that raises is left unacknowledged (redelivered after the restart), and
-    the fence does not hold the next commit back."""
+    """A batch that raises is left unacknowledged (redelivered after the restart), the
+    app is crashed, and the fence does not hold the next commit (the final one) back."""
     monkeypatch.setattr(faust_fixes, "COMMIT_FENCE", CommitFence())
     log: list = []
+    stream = FakeStream([["a"]], log)
 
     async def handle_batch(batch: Sequence[str]) -> None:
         raise RuntimeError("boom")
 
     async def run() -> None:
-        with pytest.raises(RuntimeError, match="boom"):
-            await handle_in_batches(FakeStream([["a"]], log), handle_batch, Batching(1, 0.1))
+        await handle_in_batches(stream, handle_batch, Batching(1, 0.1))
         async with faust_fixes.COMMIT_FENCE.committing():
             log.append("commit")
 
     asyncio.run(asyncio.wait_for(run(), 5))
     assert log == ["commit"]
+    assert [str(e) for e in stream.crashed] == ["boom"]
 
 
 def test_a_batch_is_acknowledged_only_after_its_deliveries_arrived():
@@ -339,3 +346,72 @@ def test_a_timer_commit_while_the_fence_is_held_commits_nothing(monkeypatch):
 
     assert asyncio.run(run()) == (False, True)
     assert commits == [consumer]
+
+
+def test_a_bug_in_a_batch_stops_the_worker_with_nothing_of_the_batch_acked(monkeypatch, caplog):
+    """The error policy: an exception from the agent's code is a bug, not bad input. The
+    worker crashes (its supervisor restarts it), no message of the batch is acknowledged,
+    so its offsets never commit and the restart reads it again, and no later batch is
+    handled. The log names the batch's offsets once."""
+    monkeypatch.setattr(faust_fixes, "COMMIT_FENCE", CommitFence())
+    log: list = []
+    stream = FakeStream([["a", "b"], ["c"]], log)
+    bug = RuntimeError("a bug in decide")
+
+    async def handle_batch(batch: Sequence[str]) -> None:
+        log.append(f"handle {''.join(batch)}")
+        raise bug
+
+    with caplog.at_level("CRITICAL", logger=faust_fixes.__name__):
+        asyncio.run(handle_in_batches(stream, handle_batch, Batching(2, 0.5)))
+    assert stream.crashed == [bug]
+    assert log == ["handle ab"]  # nothing acked, and the next batch never handled
+    critical = [r for r in caplog.records if r.levelname == "CRITICAL"]
+    assert len(critical) == 1
+    assert "t[0]@97, t[0]@98" in critical[0].getMessage()
+    assert "RuntimeError('a bug in decide')" in critical[0].getMessage()
+
+
+def test_a_real_agent_that_raises_crashes_the_app_and_acks_nothing(monkeypatch):
+    """The same through Faust (``test_context``): ``handle_each``'s handler raises on the
+    second message; the app is crashed with that exception and no message of the batch is
+    acknowledged (the first, handled, is not either: the batch is one unit)."""
+    app = faust.App("error-policy", broker="kafka://127.0.0.1:1", store="memory://")
+    source = app.topic("source", partitions=1, key_serializer="raw", value_serializer="raw")
+    crashed: list[BaseException] = []
+    done = asyncio.Event()
+    handled: list[bytes] = []
+    acked: list[bool] = []
+
+    async def crash(reason: BaseException) -> None:
+        crashed.append(reason)
+        done.set()
+
+    monkeypatch.setattr(app, "crash", crash)
+
+    async def handle(event: faust.EventT) -> None:
+        handled.append(event.value)
+        if event.value == b"two":
+            raise KeyError("status")
+
+    @app.agent(source)
+    async def agent(stream):
+        original_ack = stream.ack
+
+        async def ack(event):
+            acked.append(True)
+            return await original_ack(event)
+
+        stream.ack = ack
+        await faust_fixes.handle_each(stream, handle, Batching(3, 10.0))
+
+    async def run() -> None:
+        async with agent.test_context() as agent_test:
+            for value in (b"one", b"two", b"three"):
+                await agent_test.put(value, key=b"k", partition=0, wait=False)
+            await asyncio.wait_for(done.wait(), 10)
+
+    asyncio.run(run())
+    assert [type(e) for e in crashed] == [KeyError]
+    assert handled == [b"one", b"two"]  # stopped at the bug: "three" is not handled
+    assert acked == []
