@@ -51,7 +51,7 @@ from bench.projection_loops import run_loop
 from streams.adapters.admin import create_topics, delete_namespace_topics
 from streams.adapters.client import CommandClient
 from streams.adapters.codec import AvroCodec
-from streams.adapters.schema_store import SchemaStore
+from streams.bootstrap import bootstrap
 from streams.config.settings import Settings
 from streams.config.topics import ORDER_EVENTS
 from streams.ops.demo_saga import demo_worker_env
@@ -178,7 +178,7 @@ def main() -> None:
     argv = shlex.split(args.worker_command) + shlex.split(args.worker_args)
     log_path = settings.data_dir / "logs" / f"pipeline-{namespace}.log"
     worker = WorkerTree(argv, env, log_path, settings.web_url)
-    codec = AvroCodec(SchemaStore.load())
+    codec = bootstrap(settings).codec
     out: dict = {
         "namespace": namespace,
         "orders": args.orders,
@@ -187,7 +187,7 @@ def main() -> None:
     }
     create_topics(settings)
     client = CommandClient(settings, codec)
-    tail = pk.Tail(settings, AvroCodec(SchemaStore.load()))
+    tail = pk.Tail(settings, bootstrap(settings).codec)
     try:
         _measure(args, settings, codec, worker, client, tail, out)
     finally:

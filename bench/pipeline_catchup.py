@@ -15,13 +15,12 @@ import json
 import sys
 import time
 
-import redis
-
 from bench.pipeline_kafka import Tail
 from bench.pipeline_proc import WorkerTree, cpu_delta
 from sinks.clickhouse_client import read_owner
 from sinks.redis_queries import count_orders
 from streams.adapters.client import CommandClient
+from streams.bootstrap import bootstrap
 from streams.config.settings import Settings
 from streams.ops.demo import demo_orders
 from streams.ops.readside import ReadSideError, ask_worker
@@ -73,7 +72,7 @@ def catch_up(
 ) -> dict:
     """Watch a just-started ``worker`` until every order of ``ids`` reached the three
     milestones, or the worker exits, stalls for ``stall`` s or runs out of ``timeout``."""
-    store = redis.Redis.from_url(settings.redis_url)
+    store = bootstrap(settings).redis
     ch_count = clickhouse_counter(settings, correlation_id)
     spawned, n = worker.spawned, len(ids)
     ready = ready_cpu = None

@@ -24,6 +24,7 @@ from bench.pipeline_proc import WorkerTree, cpu_delta
 from sinks.redis_keys import order_key
 from sinks.redis_queries import live_prefix
 from streams.adapters.client import CommandClient
+from streams.bootstrap import bootstrap
 from streams.config.settings import Settings
 from streams.ops.demo import demo_orders
 
@@ -118,7 +119,7 @@ def live_phase(
 ) -> dict:
     """Send ``rate * seconds`` CreateOrder paced at ``rate``/s; latencies per path."""
     run, rss_samples = _Run(), []
-    store = redis.Redis.from_url(settings.redis_url)
+    store = bootstrap(settings).redis
     threads = [
         threading.Thread(target=_poll_redis, args=(run, store, settings.redis_prefix)),
         threading.Thread(target=_poll_clickhouse, args=(run, clickhouse_count)),

@@ -5,12 +5,10 @@ from __future__ import annotations
 import contextlib
 import shutil
 
-import redis
-
 from bench import pipeline_kafka as pk
-from sinks.clickhouse_client import connect_clickhouse
 from sinks.clickhouse_schema import drop_schema
 from streams.adapters.admin import delete_namespace_topics
+from streams.bootstrap import bootstrap
 from streams.cli.output import table
 from streams.config.settings import Settings
 
@@ -106,7 +104,7 @@ def cleanup(settings: Settings) -> dict:
     (embedded: opened here, the worker being gone). Each step on its own."""
     done: dict = {}
     with contextlib.suppress(Exception):
-        store = redis.Redis.from_url(settings.redis_url)
+        store = bootstrap(settings).redis
         keys = list(store.scan_iter(f"{settings.redis_prefix}*", count=1000))
         for start in range(0, len(keys), 1000):
             store.delete(*keys[start : start + 1000])
@@ -120,7 +118,7 @@ def cleanup(settings: Settings) -> dict:
     with contextlib.suppress(Exception):
         done["topics"] = len(delete_namespace_topics(settings))
     try:
-        drop_schema(connect_clickhouse(settings), settings.clickhouse_database)
+        drop_schema(bootstrap(settings).clickhouse, settings.clickhouse_database)
         done["clickhouse"] = f"dropped {settings.clickhouse_database}"
     except Exception as exc:  # noqa: BLE001 - reported, never fatal
         done["clickhouse"] = f"not dropped: {exc}"

@@ -22,16 +22,12 @@ import tempfile
 import uuid
 from pathlib import Path
 
-import redis
-
 from bench.event_log import order_events, produce_events
 from bench.projection_loops import LoopResult, run_loop
 from bench.worker_runs import catch_up, command_latency
-from sinks.clickhouse_client import connect_clickhouse
 from sinks.clickhouse_schema import drop_schema
 from streams.adapters.admin import create_topics, delete_namespace_topics
 from streams.adapters.codec import AvroCodec
-from streams.adapters.schema_store import SchemaStore
 from streams.bootstrap import bootstrap
 from streams.cli.output import table
 from streams.config.settings import Settings
@@ -79,13 +75,13 @@ def worker_run(settings: Settings, tmp: Path, codec, orders: int, events: int, a
 
 
 def cleanup(settings: Settings) -> None:
-    store = redis.Redis.from_url(settings.redis_url)
+    store = bootstrap(settings).redis
     keys = list(store.scan_iter(f"{settings.redis_prefix[:-1]}*", count=1000))
     for start in range(0, len(keys), 1000):
         store.delete(*keys[start : start + 1000])
     for suffix in ("ch", "both"):
         variant = _variant(settings, suffix)
-        drop_schema(connect_clickhouse(variant), variant.clickhouse_database)
+        drop_schema(bootstrap(variant).clickhouse, variant.clickhouse_database)
     delete_namespace_topics(settings)
 
 
@@ -104,7 +100,7 @@ def main() -> None:
     settings = dataclasses.replace(base, namespace=f"bench{uuid.uuid4().hex[:8]}")
     if settings.uses_embedded_clickhouse:
         settings = dataclasses.replace(settings, clickhouse_url=f"chdb://{tmp / 'bench-ch'}")
-    codec = AvroCodec(SchemaStore.load())
+    codec = bootstrap(settings).codec
     messages = order_events(max(1, round(args.events / 3.15)))
     orders = len({m["order_id"] for m in messages})
     create_topics(settings)

@@ -19,15 +19,12 @@ import tempfile
 import time
 import uuid
 
-import redis
-
 from bench.event_log import order_events, produce_events
-from sinks.clickhouse_client import connect_clickhouse
 from sinks.clickhouse_schema import drop_schema
 from sinks.redis_generations import drop_generation
 from streams.adapters.admin import create_topics, delete_namespace_topics
 from streams.adapters.codec import AvroCodec
-from streams.adapters.schema_store import SchemaStore
+from streams.bootstrap import bootstrap
 from streams.config.settings import Settings
 from streams.ops.replay.plan import make_plan, resolve_topics
 from streams.ops.replay.reader import open_replay_consumer
@@ -89,10 +86,10 @@ def main() -> None:
     if not env.get("CLICKHOUSE_URL", "").startswith("http"):
         env["CLICKHOUSE_URL"] = f"chdb://{tempfile.mkdtemp(prefix='replay-bench-')}"
     settings = Settings.from_env(env)
-    codec = AvroCodec(SchemaStore.load())
+    codec = bootstrap(settings).codec
     create_topics(settings)
-    rclient = redis.Redis.from_url(settings.redis_url)
-    chclient = connect_clickhouse(settings)
+    rclient = bootstrap(settings).redis
+    chclient = bootstrap(settings).clickhouse
     try:
         events = produce_events(settings, codec, order_events(args.orders))
         consumer = open_replay_consumer(settings)

@@ -8,12 +8,11 @@ import threading
 import time
 import uuid
 
-import redis
-
 from sinks import redis_queries
 from sinks.redis_keys import order_key
 from streams.adapters.client import CommandClient, new_command
 from streams.adapters.codec import AvroCodec
+from streams.bootstrap import bootstrap
 from streams.config.settings import Settings
 from streams.config.topics import ORDER_EVENTS
 from streams.ops.demo import WorkerProcess
@@ -26,7 +25,7 @@ LINE = {"sku": "SKU-001", "quantity": 1, "unit_price_cents": 999}
 def catch_up(worker: WorkerProcess, settings: Settings, orders: int, events: int) -> dict:
     """Start ``worker`` on a filled log; seconds until it answers, until Redis holds every
     order, and until the group's committed offsets reach the end of ``orders.events``."""
-    store = redis.Redis.from_url(settings.redis_url)
+    store = bootstrap(settings).redis
     topic = settings.topic(ORDER_EVENTS.name)
     started = time.perf_counter()
     worker.start()
@@ -55,7 +54,7 @@ def command_latency(settings: Settings, codec: AvroCodec, rate: float, seconds: 
     """Send CreateOrder at ``rate``/s for ``seconds`` s through a running worker; latency
     from ``send`` to the order's hash existing in Redis, polled every 5 ms."""
     client = CommandClient(settings, codec)
-    store = redis.Redis.from_url(settings.redis_url)
+    store = bootstrap(settings).redis
     sent: dict[str, float] = {}
     seen: dict[str, float] = {}
     lock, done = threading.Lock(), threading.Event()

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from streams.adapters.compatibility import check_store, pairs_to_check
 from streams.adapters.schema_store import SchemaStore
-from streams.cli.schemas import check_store, pairs_to_check, schemas
+from streams.cli.schemas import schemas
 
 pytestmark = pytest.mark.evolution
 
