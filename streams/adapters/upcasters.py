@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from streams.messages import Record
+
 Body = dict[str, Any]
 Upcaster = Callable[[Body, Body], Body]
 
@@ -36,7 +38,7 @@ def upcaster(record: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
     return register
 
 
-@upcaster("OrderShipped", 1)
+@upcaster(Record.ORDER_SHIPPED, 1)
 def shipping_cost_to_cents(body: Body, written: Body) -> Body:
     """v1 carried ``shipping_cost`` as a float in major units; v2 has ``shipping_cost_cents``
     as a long. Avro resolution drops the float and gives the default 0; restore the amount."""

@@ -19,6 +19,7 @@ from streams.cli.needs import needs_kafka
 from streams.cli.output import emit_json, fail, fields, readable, table, usage
 from streams.cli.params import Seconds, Time
 from streams.config.timeparse import TimeParseError, from_millis, parse_time, to_millis
+from streams.messages import Record
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 TIMEOUT = click.option(
@@ -179,7 +180,9 @@ def create(services: Services, user_id, items, currency, order_id, timeout, as_j
     Prices are given in currency units (19.99) and kept as integer cents (1999), which
     is what `--json`, the events and the read models show."""
     order_id = order_id or str(uuid.uuid4())
-    command = new_command("CreateOrder", order_id, user_id=user_id, items=items, currency=currency)
+    command = new_command(
+        Record.CREATE_ORDER, order_id, user_id=user_id, items=items, currency=currency
+    )
     _send_and_wait(services, command, timeout, as_json)
 
 
@@ -207,15 +210,15 @@ def _lifecycle(name: str, help_text: str, **extra):
 
 orders.command("cancel")(
     _lifecycle(
-        "CancelOrder",
+        Record.CANCEL_ORDER,
         "Cancel an order (not once shipped).",
         reason=click.option("--reason", required=True, callback=_text(limits.MAX_REASON_CHARS)),
     )
 )
-orders.command("confirm")(_lifecycle("ConfirmOrder", "Confirm a pending order."))
+orders.command("confirm")(_lifecycle(Record.CONFIRM_ORDER, "Confirm a pending order."))
 orders.command("ship")(
     _lifecycle(
-        "ShipOrder",
+        Record.SHIP_ORDER,
         "Mark a confirmed order shipped.",
         tracking=click.option(
             "--tracking-number",
@@ -225,7 +228,7 @@ orders.command("ship")(
         ),
     )
 )
-orders.command("deliver")(_lifecycle("DeliverOrder", "Mark a shipped order delivered."))
+orders.command("deliver")(_lifecycle(Record.DELIVER_ORDER, "Mark a shipped order delivered."))
 
 
 def _history(services: Services, order_id: str):

@@ -23,7 +23,7 @@ from streams.cli.output import emit_json, fail, table, when
 from streams.config.clock import now_ms
 from streams.config.settings import Settings
 from streams.config.topics import SAGA_TICKS
-from streams.messages import Message
+from streams.messages import Message, Record
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
@@ -126,7 +126,7 @@ def resume(services: Services, order_id: str, note: str, wait: float, as_json: b
              "there is nothing to resume")  # fmt: skip
     parked_version = body["version"]
     request = Message(
-        "SagaResumeRequested",
+        Record.SAGA_RESUME_REQUESTED,
         {"order_id": order_id, "request_id": str(uuid.uuid4()), "note": note,
          "requested_at": now_ms()},
     )  # fmt: skip

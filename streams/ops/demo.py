@@ -24,6 +24,7 @@ from streams.adapters.client import CommandClient, new_command
 from streams.adapters.codec import AvroCodec
 from streams.adapters.eventlog import read_all_events
 from streams.config.settings import Settings
+from streams.messages import Record
 from streams.ops.demo_saga import FINAL, demo_worker_env, saga_outcomes
 from streams.ops.readside import ReadSideError, ask_worker
 
@@ -59,7 +60,7 @@ def demo_orders(count: int, correlation_id: str, seed: int = 7):
             for _ in range(rng.randint(1, 3))
         ]
         yield new_command(
-            "CreateOrder",
+            Record.CREATE_ORDER,
             str(uuid.uuid4()),
             correlation_id,
             user_id=f"user-{rng.randint(1, max(2, count // 5)):04d}",
@@ -201,7 +202,9 @@ def run_demo(
             and result.get("status") == "accepted"
         ]
         cancels = [
-            new_command("CancelOrder", c["order_id"], correlation_id, reason="changed my mind")
+            new_command(
+                Record.CANCEL_ORDER, c["order_id"], correlation_id, reason="changed my mind"
+            )
             for c in accepted[::10]
         ]
         for cancel in cancels:

@@ -251,6 +251,9 @@ class CommitFence:
                     self._open.set()
 
 
+# The process's one fence, a module global on purpose: the patched Faust methods that take it
+# (the consumer's commit, the revocation) reach no orderflow object, and a process runs
+# one app (``streams.app``). Tests give each case a fence of its own (monkeypatch).
 COMMIT_FENCE = CommitFence()
 
 

@@ -40,18 +40,18 @@ from streams.adapters.codec import AvroCodec
 from streams.config import topics as specs
 from streams.config.clock import now_ms
 from streams.config.settings import Settings
-from streams.messages import Message
+from streams.messages import Message, Record
 from streams.runtime.deadletter import DeadLetters
 from streams.runtime.faust_fixes import DEFAULT_BATCHING, Batching, await_before_ack, unread_records
 from streams.runtime.sending import send_encoded
 from streams.runtime.table_help import TABLE_HELP
 
 # Saga records and notifications: where each goes.
-RECORD_TOPIC = {
-    "SagaStarted": specs.SAGA_EVENTS.name,
-    "SagaStepRecorded": specs.SAGA_EVENTS.name,
-    "CustomerNotified": specs.NOTIFICATION_EVENTS.name,
-    "SagaDeadlineReached": specs.SAGA_TICKS.name,
+RECORD_TOPIC: dict[str, str] = {
+    Record.SAGA_STARTED: specs.SAGA_EVENTS.name,
+    Record.SAGA_STEP_RECORDED: specs.SAGA_EVENTS.name,
+    Record.CUSTOMER_NOTIFIED: specs.NOTIFICATION_EVENTS.name,
+    Record.SAGA_DEADLINE_REACHED: specs.SAGA_TICKS.name,
 }
 PLAIN = frozenset({specs.INVENTORY_COMMANDS.name})
 TRIGGER_TOPICS = (
