@@ -137,3 +137,21 @@ def test_a_replay_skips_and_counts_the_events_a_store_refuses_and_goes_on():
     replay_feed_all([writer], [events[:5], events[5:]])
     assert sink.rows == [0, 1, 3, 4, 5, 6, 8, 9]
     assert (writer.written, writer.refused) == (8, 2)
+
+
+def test_an_outage_is_logged_once_at_its_start_and_once_at_its_end(monkeypatch, caplog):
+    """Five failed attempts are one ERROR (what failed, that the events wait) and one
+    WARNING when the store answers again, not a line per retry."""
+
+    async def no_wait(_delay: float) -> None:
+        return None
+
+    monkeypatch.setattr(asyncio, "sleep", no_wait)
+    with caplog.at_level("DEBUG", logger="streams.runtime.projections.writes"):
+        assert asyncio.run(feed_until_written(PickySink(down=5), log_of(4))) == []
+    shown = [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= 30]
+    assert len(shown) == 2, shown
+    assert shown[0][0] == "ERROR" and "writing 4 events to Picky failed" in shown[0][1]
+    assert "Error 111 connecting" in shown[0][1] and "nothing is dropped" in shown[0][1]
+    assert shown[1][0] == "WARNING"
+    assert shown[1][1].startswith("Picky written again after 5 failed attempt(s) over ")

@@ -35,15 +35,22 @@ async def feed_until_written(sink, events: Sequence[SourceEvent]) -> list[Refuse
     half-written batch is harmless. Whatever is not a data error counts as an outage
     here, a bug included: it stops this read model (with the error in the log) rather
     than dropping its events. The loop is written out rather than given to tenacity: it
-    never gives up, and each failure must empty the sink's buffer and log the wait, so a
-    policy there would be two callbacks around the same eight lines.
+    never gives up, and each failure must empty the sink's buffer and log the outage once
+    (its start, then its end), so a policy there would be callbacks around the same lines.
     """
-    delay = 0.2
+    delay, failures, since = 0.2, 0, 0.0
     while True:
         try:
             started = time.perf_counter()
             _, refused = await asyncio.to_thread(write_isolating, sink, events, feed)
             observe_write(store_name(sink).lower(), len(events) - len(refused), started)
+            if failures:
+                log.warning(
+                    "%s written again after %d failed attempt(s) over %.1fs",
+                    store_name(sink),
+                    failures,
+                    time.monotonic() - since,
+                )
             for event, reason in refused:
                 log.warning(
                     "%s[%s]@%s (%s) is parked: %s",
@@ -55,13 +62,18 @@ async def feed_until_written(sink, events: Sequence[SourceEvent]) -> list[Refuse
                 )
             return refused
         except Exception as exc:
-            log.error(
-                "writing %d events to %s failed, retrying in %.1fs: %s",
-                len(events),
-                store_name(sink),
-                delay,
-                exc,
-            )
+            failures += 1
+            if failures == 1:  # once per outage: the retries say nothing new
+                since = time.monotonic()
+                log.error(
+                    "writing %d events to %s failed: %s. Retrying with back-off (up to "
+                    "30 s apart) until it answers; the events wait, nothing is dropped",
+                    len(events),
+                    store_name(sink),
+                    exc,
+                )
+            else:
+                log.debug("%s: attempt %d failed: %s", store_name(sink), failures, exc)
             sink.discard()  # fed anew: the retry sends exactly this batch's writes
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
