@@ -3,10 +3,12 @@ and between the log and the aggregate's accepted command results (the write side
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
 
 import click
 import redis
+from tqdm import tqdm
 
 from sinks import redis_queries
 from streams.adapters.admin import KafkaUnavailable
@@ -64,13 +66,15 @@ def clickhouse_drift(settings: Settings, log: FoldedLog) -> ModelDrift:
     return compare_orders(log.expected(with_events=True), actual, counts)
 
 
-def read_both_sides(settings: Settings, codec: AvroCodec) -> tuple[FoldedLog, WriteSideDrift]:
+def read_both_sides(
+    settings: Settings, codec: AvroCodec, read: Callable[[int], object] = lambda n: None
+) -> tuple[FoldedLog, WriteSideDrift]:
     """The folded log and the write-side check, from one read of the events and the
-    command results up to the same end offsets."""
+    command results up to the same end offsets; ``read(1)`` after each record."""
     ledger = WriteLedger()
     with WriteSideLog(settings, codec) as sides:
-        log = fold_log(_through(ledger, sides.events()))
-        first_kept = _add_results(ledger, sides.results())
+        log = fold_log(_through(ledger, _counted(sides.events(), read)))
+        first_kept = _add_results(ledger, _counted(sides.results(), read))
         drift = compare_write_side(ledger, _beyond_retention(sides, first_kept))
         if drift.mismatches:
             # A transaction may have been committing while the end offsets were asked for.
@@ -81,6 +85,12 @@ def read_both_sides(settings: Settings, codec: AvroCodec) -> tuple[FoldedLog, Wr
             _add_results(later, results)
             drift.settle(later)
     return log, drift
+
+
+def _counted(records: Iterable[LoggedEvent], read: Callable[[int], object]):
+    for record in records:
+        read(1)
+        yield record
 
 
 def _through(ledger: WriteLedger, events: Iterable[LoggedEvent]) -> Iterator[Message]:
@@ -126,14 +136,19 @@ def verify(services: Services, as_json: bool, read_side_only: bool) -> None:
     command results; exit 1 on drift or a write-side mismatch."""
     settings = services.settings
     codec = services.codec
+    # On a terminal only (stderr), never with --json: the log can be millions of records.
+    bar = tqdm(desc="reading the log", unit=" records", file=sys.stderr, disable=as_json or None)
     try:
         if read_side_only:
-            log = fold_log(e.message for e in read_all_events(settings, codec))
+            events = _counted(read_all_events(settings, codec), bar.update)
+            log = fold_log(e.message for e in events)
             write_side = WriteSideDrift(checked=False)
         else:
-            log, write_side = read_both_sides(settings, codec)
+            log, write_side = read_both_sides(settings, codec, bar.update)
     except KafkaUnavailable as exc:
         fail(str(exc))
+    finally:
+        bar.close()
     try:
         models = {
             "redis": redis_drift(services, log),
