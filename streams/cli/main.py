@@ -37,6 +37,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
         ctx.obj = bootstrap(Settings.from_env())  # builds nothing yet: see streams.bootstrap
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
+    ctx.call_on_close(ctx.obj.close)  # the clients a command opened
 
 
 def _register() -> None:
