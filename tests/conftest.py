@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from streams.config.logs import RepeatFilter
+from streams.config.redact import SecretFilter
 from streams.config.settings import Settings
 
 
@@ -37,3 +40,16 @@ def _session_chdb_dir() -> Path:
     if not _CHDB_DIR:
         _CHDB_DIR.append(Path(tempfile.mkdtemp(prefix="orderflow-test-chdb-")))
     return _CHDB_DIR[0]
+
+
+@pytest.fixture(autouse=True)
+def _log_filters_stay_in_their_test():
+    """A CLI command run in-process (``CliRunner``) puts orderflow's filters on the root
+    logger's handlers (``streams.config.logs.install``), and pytest's capture handlers live
+    for the whole session: the repeat filter would then swallow a later test's record that
+    an earlier test logged too. Each test starts with the handlers as pytest made them."""
+    yield
+    for handler in logging.getLogger().handlers:
+        handler.filters = [
+            f for f in handler.filters if not isinstance(f, (RepeatFilter, SecretFilter))
+        ]
