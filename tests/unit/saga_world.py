@@ -6,8 +6,11 @@ Used by ``test_saga_properties`` (orchestration) and ``test_choreography_propert
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from hypothesis import strategies as st
 
 from processors import idempotency
 from processors.inventory import domain as inventory
@@ -101,3 +104,13 @@ def create_order() -> Message:
 
 def customer_cancel(n: int) -> Message:
     return order_command("CancelOrder", f"customer-cancel-{n}", reason="changed")
+
+
+def runs(actions: Sequence[str], max_length: int, max_arg: int) -> st.SearchStrategy[Any]:
+    """Lists of (action, argument) of a length drawn first: plain lists average a handful
+    of actions, too few to reach a parked saga, a cancel racing the steps or a duplicate of
+    a cancellation; these still shrink to short runs."""
+    action = st.tuples(st.sampled_from(actions), st.integers(min_value=0, max_value=max_arg))
+    return st.integers(min_value=0, max_value=max_length).flatmap(
+        lambda n: st.lists(action, min_size=n, max_size=n)
+    )

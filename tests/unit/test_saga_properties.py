@@ -60,6 +60,7 @@ from tests.unit.saga_world import (
     Participants,
     create_order,
     customer_cancel,
+    runs,
 )
 
 pytestmark = pytest.mark.unit
@@ -248,12 +249,7 @@ ACTIONS = (
 )
 
 outcomes_strategy = st.builds(Outcomes, st.booleans(), st.booleans(), st.booleans())
-action_strategy = st.tuples(st.sampled_from(ACTIONS), st.integers(min_value=0, max_value=50))
-# A length drawn first: plain lists average a handful of actions, too few to reach a
-# parked saga or a duplicate of a cancellation; this one still shrinks to short runs.
-actions_strategy = st.integers(min_value=0, max_value=80).flatmap(
-    lambda n: st.lists(action_strategy, min_size=n, max_size=n)
-)
+actions_strategy = runs(ACTIONS, max_length=80, max_arg=50)
 
 
 def run(outcomes: Outcomes, actions: list[tuple[str, int]]) -> World:
