@@ -13,41 +13,55 @@ keys) carries out:
     ShipmentFailed        -> inventory releases
     InventoryReleased     -> payment   refunds
     PaymentRefunded       -> orders    cancel
+    OrderCancelled        -> payment   refunds, inventory releases, shipping cancels
+
+The customer's OrderCancelled (at any point, also after the confirmation; not the one
+the choreography's own CancelOrder causes, which ends an undo already complete) makes
+every participant undo its step: a step not taken yet when its undo arrives is voided by
+its key, so it fails if it comes later, and its failure's reactions repeat undos already
+done under the same keys (their first replies again).
 
 A reacting service remembers the order's facts (amount, items, customer) from
 ``OrderCreated``; an event that overtakes its ``OrderCreated`` waits in the same memory.
 The observer (``observe``) folds every event into the same saga timeline the
 orchestrator keeps, so ``orderflow saga``, ClickHouse and the notification work alike.
+The order's last event ends the saga (OrderConfirmed: completed, OrderCancelled, also of
+a completed saga: compensated); a reply read after it, which that event overtook on
+another topic (or a step voided by the customer's cancel), is still recorded.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from processors.saga.commands import command_for
+from processors.saga.commands import command_for, command_id_for
 from processors.saga.decide import Recorder
 from processors.saga.state import (
     COMPENSATED,
     COMPENSATING,
+    COMPENSATION,
     COMPLETED,
     RUNNING,
     Saga,
+    idempotency_key,
     saga_id_for,
 )
 from streams.messages import Message, Record
 
-# Event -> (reacting service, the step it takes).
-REACTIONS: dict[str, tuple[str, str]] = {
-    Record.ORDER_CREATED: ("payment", "charge"),
-    Record.PAYMENT_CHARGED: ("inventory", "reserve"),
-    Record.INVENTORY_RESERVED: ("shipping", "schedule"),
-    Record.SHIPMENT_SCHEDULED: ("orders", "confirm"),
-    Record.PAYMENT_DECLINED: ("orders", "cancel_order"),
-    Record.INVENTORY_RESERVATION_FAILED: ("payment", "refund"),
-    Record.SHIPMENT_FAILED: ("inventory", "release"),
-    Record.INVENTORY_RELEASED: ("payment", "refund"),
-    Record.PAYMENT_REFUNDED: ("orders", "cancel_order"),
-}
+# Event -> {reacting service: the step it takes}.
+REACTIONS: dict[str, dict[str, str]] = {
+    Record.ORDER_CREATED: {"payment": "charge"},
+    Record.PAYMENT_CHARGED: {"inventory": "reserve"},
+    Record.INVENTORY_RESERVED: {"shipping": "schedule"},
+    Record.SHIPMENT_SCHEDULED: {"orders": "confirm"},
+    Record.PAYMENT_DECLINED: {"orders": "cancel_order"},
+    Record.INVENTORY_RESERVATION_FAILED: {"payment": "refund"},
+    Record.SHIPMENT_FAILED: {"inventory": "release"},
+    Record.INVENTORY_RELEASED: {"payment": "refund"},
+    Record.PAYMENT_REFUNDED: {"orders": "cancel_order"},
+    Record.ORDER_CANCELLED: {"payment": "refund", "inventory": "release",
+                             "shipping": "cancel_shipment"},
+}  # fmt: skip
 
 
 def facts_of(created: Message) -> dict[str, Any]:
@@ -73,18 +87,28 @@ def react(service: str, memory: dict | None, event: Message, now_ms: int):
         for name, body in waiting:
             commands += _command(service, memory, Message(name, body), now_ms)
         return memory, commands
-    if REACTIONS.get(event.name, ("",))[0] != service:
+    if service not in REACTIONS.get(event.name, {}) or cancelled_by_the_saga(event):
         return memory, []
     if memory is None or "order_id" not in memory:
-        # Overtook its OrderCreated: wait for it.
-        waiting = [*(memory or {}).get("waiting", []), (event.name, event.body)]
-        return {"waiting": waiting}, []
+        # Overtook its OrderCreated: wait for it (once: it may be delivered again).
+        waiting = (memory or {}).get("waiting", [])
+        if any(name == event.name and body == event.body for name, body in waiting):
+            return memory, []
+        return {"waiting": [*waiting, (event.name, event.body)]}, []
     return memory, _command(service, memory, event, now_ms)
 
 
+def cancelled_by_the_saga(event: Message) -> bool:
+    """An OrderCancelled the choreography's own CancelOrder caused (not the customer's)."""
+    if event.name != Record.ORDER_CANCELLED:
+        return False
+    key = idempotency_key(saga_id_for(event["order_id"]), "cancel_order")
+    return bool(event.get("causation_id") == command_id_for(key, None))
+
+
 def _command(service: str, memory: dict, event: Message, now_ms: int) -> list[Message]:
-    reacting, step = REACTIONS.get(event.name, ("", ""))
-    if reacting != service:
+    step = REACTIONS.get(event.name, {}).get(service)
+    if step is None:
         return []
     saga = Saga(
         saga_id=saga_id_for(memory["order_id"]),
@@ -107,6 +131,8 @@ def _command(service: str, memory: dict, event: Message, now_ms: int) -> list[Me
 
 # The observer ---------------------------------------------------------------------------
 
+UNDOS = frozenset(COMPENSATION.values())  # refund, release, cancel_shipment
+
 # Event -> (step, outcome) on the timeline.
 OBSERVED: dict[str, tuple[str, str]] = {
     Record.PAYMENT_CHARGED: ("charge", "succeeded"),
@@ -117,6 +143,7 @@ OBSERVED: dict[str, tuple[str, str]] = {
     Record.SHIPMENT_FAILED: ("schedule", "failed"),
     Record.INVENTORY_RELEASED: ("release", "succeeded"),
     Record.PAYMENT_REFUNDED: ("refund", "succeeded"),
+    Record.SHIPMENT_CANCELLED: ("cancel_shipment", "succeeded"),
     Record.ORDER_CONFIRMED: ("confirm", "succeeded"),
     Record.ORDER_CANCELLED: ("cancel_order", "succeeded"),
 }
@@ -135,21 +162,31 @@ def observe(saga: Saga | None, event: Message, now_ms: int) -> list[Message]:
                 amount_cents=body["total_cents"], currency=body["currency"], items=items,
             )  # fmt: skip
         return rec.records
-    if saga is None or event.name not in OBSERVED or saga.status in (COMPLETED, COMPENSATED):
+    if saga is None or event.name not in OBSERVED:
         return []
     step, outcome = OBSERVED[event.name]
+    customer_cancel = event.name == Record.ORDER_CANCELLED and not cancelled_by_the_saga(event)
+    if customer_cancel:
+        step, outcome = "order", "order_cancelled"  # as the orchestrator records it
     if any(e["step"] == step and e["outcome"] == outcome for e in saga.timeline):
         return []  # a duplicate delivery
-    failing = outcome == "failed" or saga.status == COMPENSATING
+    reason = event.get("reason") or ""
+    if saga.status == COMPENSATED or (saga.status == COMPLETED and not customer_cancel):
+        # Over: a reply read after the order's last event (which overtook it from another
+        # topic, or the customer's cancel voided its step) is still on the timeline.
+        rec.step(step, outcome, saga.status, reply=event.name, reason=reason, attempt=1)
+        return rec.records
+    failing = outcome != "succeeded" or saga.status != RUNNING or step in UNDOS
     state = COMPENSATING if failing else RUNNING
-    reply = {"reply": event.name, "reason": event.get("reason") or "", "attempt": 1}
-    rec.step(step, outcome, state, **reply)
+    rec.step(step, outcome, state, reply=event.name, reason=reason, attempt=1)
     if event.name == Record.ORDER_CONFIRMED:
         rec.step("saga", "completed", COMPLETED, attempt=0)
         _notify(rec, "order_confirmed", "Your order is confirmed and will ship soon.")
     elif event.name == Record.ORDER_CANCELLED:
-        rec.step("saga", "compensated", COMPENSATED, attempt=0, reason=event.get("reason") or "")
-        _notify(rec, "order_cancelled", f"Your order was cancelled: {event.get('reason')}.")
+        # The order is over; undos still under way are recorded as they are read.
+        reason = rec.state.reason if customer_cancel or not reason else reason
+        rec.step("saga", "compensated", COMPENSATED, attempt=0, reason=reason)
+        _notify(rec, "order_cancelled", f"Your order was cancelled: {reason}.")
     return rec.records
 
 

@@ -31,11 +31,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors import idempotency
-from processors.inventory import domain as inventory
 from processors.orders import handling as orders
 from processors.orders.domain import CANCELLED, CONFIRMED, Order
-from processors.payment import domain as payment
 from processors.saga.commands import DESTINATION, command_for, command_id_for
 from processors.saga.deadlines import deadline_of
 from processors.saga.decide import TRIGGERS, RetryPolicy, decide
@@ -52,17 +49,23 @@ from processors.saga.state import (
     idempotency_key,
     record_id,
     replace,
-    saga_id_for,
 )
-from processors.shipping import domain as shipping
 from streams.messages import Message
+from tests.unit.saga_world import (
+    ORDER,
+    REPLY_TOPIC,
+    SAGA,
+    T0,
+    Outcomes,
+    Participants,
+    create_order,
+    customer_cancel,
+    runs,
+)
 
 pytestmark = pytest.mark.unit
 
 POLICY = RetryPolicy(step_timeout_ms=1_000, max_attempts=3, backoff=2.0)
-ORDER = "order-p"
-SAGA = saga_id_for(ORDER)
-T0 = 1_767_225_600_000
 UNDO_STEPS = frozenset(COMPENSATION.values()) | {"cancel_order"}
 
 # Topics towards the saga (its triggers) and towards the participants (commands).
@@ -70,20 +73,6 @@ TO_SAGA = ("orders.events", "payments.events", "inventory.events", "shipping.eve
            "saga.ticks", "saga.requests")  # fmt: skip
 TO_PARTICIPANTS = ("orders.commands", "payments.commands", "inventory.commands",
                    "shipping.commands")  # fmt: skip
-REPLY_TOPIC = {
-    "payments.commands": "payments.events",
-    "inventory.commands": "inventory.events",
-    "shipping.commands": "shipping.events",
-}
-
-
-@dataclass(frozen=True)
-class Outcomes:
-    """What the participants answer a forward step, the first time they see its key."""
-
-    charge_ok: bool = True
-    stock_ok: bool = True
-    ship_ok: bool = True
 
 
 @dataclass
@@ -95,7 +84,7 @@ class World:
     )
     order: Order | None = None
     seen_commands: set[str] = field(default_factory=set)  # the aggregate's dedup by id
-    ledgers: dict[str, idempotency.Ledger | None] = field(default_factory=dict)
+    participants: Participants = field(init=False)
     stored: dict[str, Any] | None = None  # saga_by_order[ORDER], as JSON gives it back
     records: list[Message] = field(default_factory=list)
     handled: list[Message] = field(default_factory=list)  # triggers delivered to the saga
@@ -105,6 +94,9 @@ class World:
     redeliveries: list[Redelivery] = field(default_factory=list)
     requests: int = 0
     cancels: int = 0
+
+    def __post_init__(self) -> None:
+        self.participants = Participants(self.outcomes)
 
     # The saga, as ``processors.saga.agent.build_saga_agent``'s ``handle`` drives it.
 
@@ -146,26 +138,10 @@ class World:
             self.order = decision.state
             self.queues["orders.events"].extend(decision.events)
             return
-        participant, decide_one = self.participant(topic)
-        ledger, reply = idempotency.handle(
-            self.ledgers.get(topic), command, self.now, decide_one, participant.evolve
-        )
-        self.ledgers[topic] = ledger
-        self.queues[REPLY_TOPIC[topic]].append(reply)
+        self.queues[REPLY_TOPIC[topic]].append(self.participants.answer(topic, command, self.now))
 
     def order_status(self) -> str | None:
         return self.order.status if self.order else None
-
-    def participant(self, topic: str) -> tuple[Any, idempotency.Decide]:
-        o = self.outcomes
-        if topic == "payments.commands":
-            rules = payment.PaymentRules(decline_rate=0.0 if o.charge_ok else 1.0)
-            return payment, lambda ledger, c, t: payment.decide(ledger, c, t, rules)
-        if topic == "inventory.commands":
-            units = 10 if o.stock_ok else 0
-            return inventory, lambda ledger, c, t: inventory.decide(ledger, c, t, lambda _: units)
-        unshippable = frozenset() if o.ship_ok else frozenset({"SKU-1"})
-        return shipping, lambda ledger, c, t: shipping.decide(ledger, c, t, unshippable)
 
     def deliver(self, topic: str) -> None:
         """The next message of ``topic`` reaches its reader."""
@@ -205,9 +181,7 @@ class World:
 
     def customer_cancels(self) -> None:
         self.cancels += 1
-        self.queues["orders.commands"].append(
-            order_command("CancelOrder", f"customer-cancel-{self.cancels}", reason="changed")
-        )
+        self.queues["orders.commands"].append(customer_cancel(self.cancels))
 
     def operator_resumes(self) -> None:
         self.requests += 1
@@ -255,19 +229,9 @@ class Redelivery(NamedTuple):
     records: list[Message]
 
 
-def order_command(name: str, command_id: str, **fields: Any) -> Message:
-    body = {"command_id": command_id, "order_id": ORDER, "expected_version": None,
-            "issued_at": T0, "correlation_id": "corr"}  # fmt: skip
-    return Message(name, {**body, **fields})
-
-
 def created_world(outcomes: Outcomes) -> World:
     world = World(outcomes)
-    items = [{"sku": "SKU-1", "quantity": 2, "unit_price_cents": 1_250}]
-    world.send_command(
-        "orders.commands",
-        order_command("CreateOrder", "create-1", user_id="u1", items=items, currency="EUR"),
-    )
+    world.send_command("orders.commands", create_order())
     world.deliver("orders.events")  # OrderCreated: the saga starts and sends the charge
     return world
 
@@ -285,12 +249,7 @@ ACTIONS = (
 )
 
 outcomes_strategy = st.builds(Outcomes, st.booleans(), st.booleans(), st.booleans())
-action_strategy = st.tuples(st.sampled_from(ACTIONS), st.integers(min_value=0, max_value=50))
-# A length drawn first: plain lists average a handful of actions, too few to reach a
-# parked saga or a duplicate of a cancellation; this one still shrinks to short runs.
-actions_strategy = st.integers(min_value=0, max_value=80).flatmap(
-    lambda n: st.lists(action_strategy, min_size=n, max_size=n)
-)
+actions_strategy = runs(ACTIONS, max_length=80, max_arg=50)
 
 
 def run(outcomes: Outcomes, actions: list[tuple[str, int]]) -> World:
@@ -348,12 +307,7 @@ def test_a_finished_saga_has_the_order_confirmed_or_every_completed_step_undone(
     saga = world.saga
     assert saga is not None and saga.status in (COMPLETED, COMPENSATED)
     undone = set(timeline(saga, "succeeded")) & UNDO_STEPS
-    ledgers = {topic: world.ledgers.get(topic) or {} for topic in REPLY_TOPIC}
-    effects = {
-        "charge": ledgers["payments.commands"].get("charged", {}),
-        "reserve": ledgers["inventory.commands"].get("reserved", {}),
-        "schedule": ledgers["shipping.commands"].get("booked", {}),
-    }
+    effects = world.participants.held()
     assert world.order is not None
     if saga.status == COMPLETED:
         assert saga.done == FORWARD
