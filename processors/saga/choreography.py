@@ -43,6 +43,7 @@ from processors.saga.state import (
     COMPLETED,
     RUNNING,
     Saga,
+    evolve,
     idempotency_key,
     saga_id_for,
 )
@@ -197,3 +198,28 @@ def _notify(rec: Recorder, kind: str, message: str) -> None:
             Record.CUSTOMER_NOTIFIED, s.saga_id, s.order_id, s.correlation_id,
             user_id=s.user_id, kind=kind, message=message,
         )  # fmt: skip
+
+
+def observe_in_order(
+    saga: Saga | None, waiting: list[Any], event: Message, now_ms: int
+) -> tuple[list[Message], list[Any]]:
+    """``observe`` for the observer's agent, with the replies it reads before the order's
+    OrderCreated (nothing orders two topics): they wait, once each however often they
+    are delivered, in ``waiting`` (``[name, body]`` pairs, as the JSON table keeps them),
+    and are observed in the order read right after OrderCreated starts the saga. Returns
+    the records and what still waits."""
+    if saga is None and event.name != Record.ORDER_CREATED:
+        if event.name not in OBSERVED or [event.name, event.body] in waiting:
+            return [], waiting
+        return [], [*waiting, [event.name, event.body]]
+    records = observe(saga, event, now_ms)
+    if saga is not None or not records or not waiting:
+        return records, waiting
+    for record in records:
+        saga = evolve(saga, record)
+    for name, body in waiting:
+        later = observe(saga, Message(name, body), now_ms)
+        for record in later:
+            saga = evolve(saga, record)
+        records += later
+    return records, []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import faust
 
 from processors.saga.agent import count_outcome
-from processors.saga.choreography import observe, react
+from processors.saga.choreography import observe_in_order, react
 from processors.saga.state import Saga, evolve
 from streams.config import topics as specs
 from streams.runtime.faust_fixes import handle_each
@@ -55,8 +55,10 @@ def build_reactor(wiring, service: str):
 
 
 def build_observer(wiring, saga_by_order: faust.Table):
-    """Register ``observe_fulfilment``: the saga timeline, ClickHouse rows, notifications."""
+    """Register ``observe_fulfilment``: the saga timeline, ClickHouse rows, notifications.
+    Replies read before their order's OrderCreated wait in ``observer_waiting``."""
     codec, dead_letters = wiring.codec, wiring.dead_letters
+    waiting_by_order = wiring.table("observer_waiting")
 
     async def handle(event: faust.EventT) -> None:
         message = await dead_letters.decode(event, codec)
@@ -66,11 +68,17 @@ def build_observer(wiring, saga_by_order: faust.Table):
         stored = saga_by_order.get(order_id) if order_id else None
         saga = Saga.from_dict(stored) if stored else None
         before = saga.status if saga else None
-        records = observe(saga, message, wiring.clock())
+        waiting = (waiting_by_order.get(order_id) or []) if order_id else []
+        records, still = observe_in_order(saga, waiting, message, wiring.clock())
         what = f"the timeline of order {order_id} after {message.name}"
         encoded = await dead_letters.encode_or_park(event, codec, records, what)
         if encoded is None:
             return  # parked: the timeline stays as it was, nothing is sent
+        if still != waiting:
+            if still:
+                waiting_by_order[order_id] = still
+            else:
+                del waiting_by_order[order_id]
         for record in records:
             saga = evolve(saga, record)
         if records:
