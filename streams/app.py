@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -27,7 +26,6 @@ from streams.adapters.schema_registry import SchemasUnregistered, ensure_registe
 from streams.bootstrap import Services, bootstrap
 from streams.config import logs
 from streams.config import topics as specs
-from streams.config.settings import Settings
 from streams.runtime import faust_topic
 from streams.runtime.deadletter import DeadLetters
 from streams.runtime.faust_fixes import Batching
@@ -75,22 +73,7 @@ class Worker(faust.Worker):
         super().on_worker_shutdown()
 
 
-@dataclass
-class WorkerApp:
-    """The composed app and what was wired into it (tests and the CLI look them up)."""
-
-    app: faust.App
-    services: Services
-    topics: dict[str, faust.TopicT] = field(default_factory=dict)
-    tables: dict[str, faust.Table] = field(default_factory=dict)
-    agents: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def settings(self) -> Settings:
-        return self.services.settings
-
-
-def build_worker_app(services: Services) -> WorkerApp:
+def build_worker_app(services: Services) -> faust.App:
     """The Faust app of the agents ``services.settings`` runs (``ORDERFLOW_AGENTS``)."""
     install_faust_fixes()
     settings = services.settings
@@ -135,8 +118,6 @@ def build_worker_app(services: Services) -> WorkerApp:
         Worker=type("Worker", (Worker,), {"orderflow": services}),
         Topic=faust_topic.Topic,  # `faust agents` can name a multi-topic subscription
     )
-    built = WorkerApp(app, services)
-
     # Table writes reach their changelogs through Faust's producer buffer; once it holds
     # more than 100 records the conductor waits for it to drain and logs a WARNING
     # ("producer buffer full"), hundreds of times per catch-up, since one batch of
@@ -155,7 +136,7 @@ def build_worker_app(services: Services) -> WorkerApp:
     def topic(spec: specs.TopicSpec) -> faust.TopicT:
         # Values are raw bytes on the wire: agents decode with the Avro codec themselves so
         # a message that fails to decode can go to the dead-letter topic byte for byte.
-        built.topics[spec.name] = app.topic(
+        return app.topic(
             settings.topic(spec.name),
             key_type=bytes,
             value_type=bytes,
@@ -163,19 +144,17 @@ def build_worker_app(services: Services) -> WorkerApp:
             value_serializer="raw",
             partitions=spec.partitions,
         )
-        return built.topics[spec.name]
 
     def table(name: str) -> faust.Table:
         # Keys and values go through Faust's JSON codec (its default for tables).
         made = app.Table(name, partitions=specs.ORDER_PARTITIONS, help=TABLE_HELP.get(name))
-        built.tables[name] = cast(faust.Table, made)  # the app's Table class: faust.Table
-        return built.tables[name]
+        return cast(faust.Table, made)  # the app's Table class: faust.Table
 
     order_commands = topic(specs.ORDER_COMMANDS)
     dead_letters = DeadLetters(topic(specs.DEAD_LETTERS))
 
     if settings.runs("orders"):
-        built.agents["apply_order_commands"] = build_order_agent(
+        build_order_agent(
             app,
             commands=order_commands,
             events=topic(specs.ORDER_EVENTS),
@@ -199,7 +178,7 @@ def build_worker_app(services: Services) -> WorkerApp:
             key_serializer="raw",
             value_serializer="raw",
         )
-        built.agents["project_read_models"] = build_projection_agent(
+        build_projection_agent(
             app,
             source=projected,
             codec=codec,
@@ -209,26 +188,23 @@ def build_worker_app(services: Services) -> WorkerApp:
         )
 
     # The fulfilment saga: participants, orchestrator (or choreography), timer.
-    saga = SagaWiring(app, settings, codec, dead_letters, topic, batching, services.clock)
-    saga.build()
-    built.tables.update(saga.tables)
-    built.agents.update(saga.agents)
+    saga = SagaWiring(app, settings, codec, dead_letters, topic, batching, services.clock).build()
 
     register_views(app, services)
     register_saga_views(app, saga.tables)
     register_ops_views(app, services)
-    return built
+    return app
 
 
-_built: WorkerApp | None = None
+_app: faust.App | None = None
 
 
 def __getattr__(name: str) -> Any:
-    """``app`` (what ``faust -A streams.app`` asks for) and ``worker_app``, built once from
-    the environment on first access."""
-    global _built
-    if name not in ("app", "worker_app"):
+    """``app``, what ``faust -A streams.app`` asks for: built once from the environment,
+    on first access."""
+    global _app
+    if name != "app":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if _built is None:
-        _built = build_worker_app(bootstrap(worker=True))
-    return _built.app if name == "app" else _built
+    if _app is None:
+        _app = build_worker_app(bootstrap(worker=True))
+    return _app

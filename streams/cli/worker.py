@@ -108,7 +108,7 @@ def run_faust_worker(loglevel: str) -> None:
     services = bootstrap(worker=True)
     settings = services.settings
     try:
-        app = build_worker_app(services).app
+        app = build_worker_app(services)
     except UntestedFaust as exc:
         fail(str(exc))
 

@@ -38,7 +38,7 @@ def test_importing_the_app_module_builds_no_app(tmp_path) -> None:
     (no Faust app, no data directory)."""
     code = (
         "import streams.app as m, sys; "
-        "assert m._built is None; "
+        "assert m._app is None; "
         "import os; print(os.path.exists(os.environ['ORDERFLOW_DATA_DIR'] + '/faust'))"
     )
     env = {**NOWHERE, "ORDERFLOW_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
