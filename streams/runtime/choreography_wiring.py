@@ -68,7 +68,8 @@ def build_observer(wiring, saga_by_order: faust.Table):
         stored = saga_by_order.get(order_id) if order_id else None
         saga = Saga.from_dict(stored) if stored else None
         before = saga.status if saga else None
-        waiting = (waiting_by_order.get(order_id) or []) if order_id else []
+        # Only an order without a saga yet can have replies waiting (no lookup otherwise).
+        waiting = (waiting_by_order.get(order_id) or []) if order_id and saga is None else []
         records, still = observe_in_order(saga, waiting, message, wiring.clock())
         what = f"the timeline of order {order_id} after {message.name}"
         encoded = await dead_letters.encode_or_park(event, codec, records, what)
